@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The pure-Swift matrix kernels are compiled twice: once for the baseline CPU (SSE2 on x86_64, NEON on
+// arm64) and once, on x86_64 hosts, for x86-64-v3 (AVX2 + FMA). The engine picks the variant at run time
+// from the CPU's features, so the default build runs everywhere and uses FMA where the CPU has it.
+// (Without the flag Swift emits no FMA: `addProduct` would become a library call, ~100x slower.)
+#if arch(x86_64)
+let avx2Settings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+#else
+let avx2Settings: [SwiftSetting] = []
+#endif
+
+let package = Package(
+    name: "blasnet",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "blasnet", targets: ["blasnet"]),
+        .library(name: "BlasNet", targets: ["BlasNet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        // Portable pure-Swift GEMM (packing, register-blocked SIMD micro-kernel, threads).
+        .target(name: "SwiftKernels"),
+        // The same code inlined into a module built for AVX2 + FMA.
+        .target(name: "SwiftKernelsAVX2", dependencies: ["SwiftKernels"], swiftSettings: avx2Settings),
+        .target(name: "BlasNet", dependencies: ["COpenBLAS", "SwiftKernels", "SwiftKernelsAVX2"]),
+        .executableTarget(
+            name: "blasnet",
+            dependencies: ["BlasNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "BlasNetTests", dependencies: ["BlasNet", "SwiftKernels"]),
+    ]
+)

@@ -1,0 +1,38 @@
+import COpenBLAS
+import Foundation
+
+/// GEMM through OpenBLAS `cblas_sgemm` (pthread build). OpenBLAS's thread count is process-wide, so the
+/// engine sets it before each call; call from one thread at a time.
+public final class OpenBLASEngine: ComputeEngine {
+    public let kind = EngineKind.blas
+    public let threadCount: Int
+
+    public init(threads: Int) {
+        threadCount = max(1, threads)
+        openblas_set_num_threads(Int32(threadCount))
+    }
+
+    /// `openblas_get_config()`, e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64".
+    public static var configuration: String {
+        guard let raw = openblas_get_config() else { return "OpenBLAS (unknown configuration)" }
+        return String(cString: raw).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The kernel family OpenBLAS chose for this CPU (e.g. "Zen", "Haswell").
+    public static var coreName: String {
+        guard let raw = openblas_get_corename() else { return "unknown" }
+        return String(cString: raw)
+    }
+
+    public var details: String { "\(Self.configuration) (core \(Self.coreName))" }
+
+    public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        if openblas_get_num_threads() != Int32(threadCount) { openblas_set_num_threads(Int32(threadCount)) }
+        cblas_sgemm(CblasRowMajor,
+                    transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import SwiftKernels
+import SwiftKernelsAVX2
+
+/// GEMM in pure Swift (SwiftKernels): packed panels, a 6×16 SIMD16 register-blocked micro-kernel, and
+/// `threadCount` threads splitting C. On x86_64 CPUs with AVX2 + FMA it runs the copy of the kernel
+/// compiled for x86-64-v3; elsewhere the portable copy.
+public final class SwiftEngine: ComputeEngine {
+    public let kind = EngineKind.swift
+    public let threadCount: Int
+    /// Whether the AVX2 + FMA build of the kernel is in use.
+    public let usesAVX2FMA: Bool
+    private let workspaces: [GemmWorkspace]
+
+    /// - Parameter forcePortableKernel: use the baseline build even where AVX2 + FMA exist (tests).
+    public init(threads: Int, forcePortableKernel: Bool = false) {
+        threadCount = max(1, threads)
+        workspaces = (0..<threadCount).map { _ in GemmWorkspace() }
+        usesAVX2FMA = !forcePortableKernel && CPUFeatures.current.hasAVX2FMA
+    }
+
+    public var details: String {
+        "pure Swift GEMM, \(usesAVX2FMA ? "AVX2+FMA kernel (x86-64-v3)" : "portable kernel (no FMA)")"
+    }
+
+    public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let problem = GemmProblem(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        if usesAVX2FMA {
+            gemmAVX2(problem, workspaces: workspaces)
+        } else {
+            gemmBaseline(problem, workspaces: workspaces)
+        }
+    }
+}
+
+/// What the CPU can run, read once from /proc/cpuinfo (Linux x86_64). Elsewhere nothing is claimed,
+/// so the portable kernel is used.
+public struct CPUFeatures: Sendable {
+    public let modelName: String
+    public let hasAVX2FMA: Bool
+
+    public static let current: CPUFeatures = {
+        #if arch(x86_64) && os(Linux)
+        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        return CPUFeatures(cpuinfo: text)
+        #else
+        return CPUFeatures(modelName: "unknown", hasAVX2FMA: false)
+        #endif
+    }()
+
+    init(modelName: String, hasAVX2FMA: Bool) {
+        self.modelName = modelName
+        self.hasAVX2FMA = hasAVX2FMA
+    }
+
+    /// Parses the first processor's "model name" and "flags" lines.
+    init(cpuinfo: String) {
+        func value(_ key: String) -> String? {
+            for line in cpuinfo.split(separator: "\n") where line.hasPrefix(key) {
+                if let colon = line.firstIndex(of: ":") {
+                    return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                }
+            }
+            return nil
+        }
+        let flags = Set((value("flags") ?? "").split(separator: " ").map(String.init))
+        self.init(modelName: value("model name") ?? "unknown",
+                  hasAVX2FMA: flags.contains("avx2") && flags.contains("fma"))
+    }
+}

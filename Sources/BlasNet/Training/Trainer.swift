@@ -1,0 +1,179 @@
+import Foundation
+
+/// Hyper-parameters of one training run. Defaults are the original Keras script's.
+public struct TrainingConfiguration: Sendable {
+    public var model: ModelKind
+    public var epochs: Int
+    public var batchSize: Int
+    public var learningRate: Float
+    public var seed: UInt64
+
+    public static let defaultSeed: UInt64 = 42
+
+    public init(model: ModelKind = .dense, epochs: Int = 10, batchSize: Int = 32, learningRate: Float = 1e-3,
+                seed: UInt64 = TrainingConfiguration.defaultSeed) {
+        self.model = model
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.seed = seed
+    }
+}
+
+/// What one epoch did. `seconds` counts the training steps only (not the test evaluation).
+public struct EpochReport: Sendable {
+    public let epoch: Int
+    public let epochs: Int
+    public let trainLoss: Double
+    public let trainAccuracy: Double
+    public let testAccuracy: Double
+    public let testErrors: Int
+    public let seconds: Double
+    public let samplesPerSecond: Double
+}
+
+/// Progress inside an epoch, for a live bar.
+public struct StepProgress: Sendable {
+    public let epoch: Int
+    public let step: Int
+    public let stepsPerEpoch: Int
+    public let runningLoss: Double
+}
+
+public struct TrainingResult: Sendable {
+    public let epochs: [EpochReport]
+    public let test: Evaluation
+    /// Training steps only, summed over epochs.
+    public let trainSeconds: Double
+    public let samplesPerSecond: Double
+    /// Mean training loss of the last epoch.
+    public let finalLoss: Double
+}
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case diverged(epoch: Int, step: Int, loss: Double)
+    case interrupted(epoch: Int, step: Int)
+    case invalidConfiguration(String)
+
+    public var description: String {
+        switch self {
+        case let .diverged(epoch, step, loss):
+            return "training diverged: loss is \(loss) at epoch \(epoch), step \(step); try a smaller --learning-rate"
+        case let .interrupted(epoch, step):
+            return "interrupted at epoch \(epoch), step \(step)"
+        case let .invalidConfiguration(message):
+            return message
+        }
+    }
+}
+
+/// Trains a network with Adam on one engine. All randomness (Glorot init, then each epoch's shuffle)
+/// comes from one generator seeded with `configuration.seed`, so the same seed gives the same initial
+/// weights and batch order on every engine.
+public final class Trainer {
+    public let configuration: TrainingConfiguration
+    public let network: Network
+    public let engine: ComputeEngine
+    public let optimizer: AdamOptimizer
+    private var generator: SeededGenerator
+    private let workspace: NetworkWorkspace
+    private let evaluationWorkspace: NetworkWorkspace
+    private let batchInput: FloatBuffer
+    private let batchLabels: FloatBuffer
+
+    public init(configuration: TrainingConfiguration, engine: ComputeEngine,
+                network: Network? = nil) throws {
+        guard configuration.epochs > 0 else { throw TrainingError.invalidConfiguration("epochs must be at least 1") }
+        guard configuration.batchSize > 0 else { throw TrainingError.invalidConfiguration("batch size must be at least 1") }
+        guard configuration.learningRate > 0, configuration.learningRate.isFinite else {
+            throw TrainingError.invalidConfiguration("learning rate must be a positive number")
+        }
+        self.configuration = configuration
+        self.engine = engine
+        generator = SeededGenerator(seed: configuration.seed)
+        let network = network ?? Network(kind: configuration.model)
+        network.initializeGlorotUniform(using: &generator)
+        self.network = network
+        optimizer = AdamOptimizer(parameterCount: network.parameterCount, learningRate: configuration.learningRate)
+        workspace = NetworkWorkspace(network: network, capacity: configuration.batchSize)
+        evaluationWorkspace = NetworkWorkspace(network: network, capacity: 512)
+        batchInput = FloatBuffer(count: configuration.batchSize * network.inputSize)
+        batchLabels = FloatBuffer(count: configuration.batchSize)
+    }
+
+    /// The gradients of the last step, laid out like `network.parameters`.
+    public var gradients: FloatBuffer { workspace.gradients }
+
+    /// Evaluates the current weights on `data`.
+    public func evaluate(on data: LabeledImages) -> Evaluation {
+        BlasNet.evaluate(network, on: data, engine: engine, workspace: evaluationWorkspace)
+    }
+
+    /// Runs all epochs: each reshuffles the training set, runs mini-batch Adam steps (the last partial
+    /// batch included), then evaluates on `test`. Throws `TrainingError.diverged` on a non-finite loss and
+    /// `.interrupted` when `shouldStop` returns true (checked after every step).
+    public func train(on train: LabeledImages, test: LabeledImages,
+                      onStep: ((StepProgress) -> Void)? = nil,
+                      onEpoch: ((EpochReport) -> Void)? = nil,
+                      shouldStop: () -> Bool = { false }) throws -> TrainingResult {
+        var order = Array(0..<train.count)
+        var reports: [EpochReport] = []
+        var totalSeconds = 0.0
+        for epoch in 1...configuration.epochs {
+            let statistics = try runEpoch(epoch, order: &order, data: train, onStep: onStep, shouldStop: shouldStop)
+            totalSeconds += statistics.seconds
+            let evaluation = evaluate(on: test)
+            let report = EpochReport(
+                epoch: epoch, epochs: configuration.epochs,
+                trainLoss: statistics.lossSum / Double(train.count),
+                trainAccuracy: Double(statistics.correct) / Double(train.count),
+                testAccuracy: evaluation.accuracy, testErrors: evaluation.errors,
+                seconds: statistics.seconds, samplesPerSecond: Double(train.count) / statistics.seconds)
+            reports.append(report)
+            onEpoch?(report)
+        }
+        let test = evaluate(on: test)
+        return TrainingResult(epochs: reports, test: test, trainSeconds: totalSeconds,
+                              samplesPerSecond: Double(train.count * configuration.epochs) / totalSeconds,
+                              finalLoss: reports.last?.trainLoss ?? .nan)
+    }
+
+    /// One epoch of steps; returns summed loss, correct predictions and the seconds the steps took.
+    private func runEpoch(_ epoch: Int, order: inout [Int], data: LabeledImages,
+                          onStep: ((StepProgress) -> Void)?, shouldStop: () -> Bool) throws
+        -> (lossSum: Double, correct: Int, seconds: Double) {
+        generator.shuffle(&order)
+        let batchSize = configuration.batchSize
+        let steps = (data.count + batchSize - 1) / batchSize
+        let width = network.inputSize
+        var lossSum: Double = 0
+        var correct = 0
+        let started = DispatchTime.now().uptimeNanoseconds
+        try data.images.withUnsafeBufferPointer { images in
+            try data.labels.withUnsafeBufferPointer { labels in
+                for step in 0..<steps {
+                    let start = step * batchSize
+                    let rows = min(batchSize, data.count - start)
+                    for row in 0..<rows {
+                        let source = order[start + row]
+                        (batchInput.pointer + row * width).update(from: images.baseAddress! + source * width, count: width)
+                        batchLabels.pointer[row] = labels[source]
+                    }
+                    let batch = network.computeGradients(input: batchInput.pointer, labels: batchLabels.pointer,
+                                                         batch: rows, workspace: workspace, engine: engine)
+                    guard batch.lossSum.isFinite else {
+                        throw TrainingError.diverged(epoch: epoch, step: step + 1, loss: batch.lossSum / Double(rows))
+                    }
+                    optimizer.update(parameters: network.parameters, gradients: workspace.gradients)
+                    lossSum += batch.lossSum
+                    correct += batch.correct
+                    onStep?(StepProgress(epoch: epoch, step: step + 1, stepsPerEpoch: steps,
+                                         runningLoss: lossSum / Double(start + rows)))
+                    if shouldStop() { throw TrainingError.interrupted(epoch: epoch, step: step + 1) }
+                }
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        return (lossSum, correct, seconds)
+    }
+}

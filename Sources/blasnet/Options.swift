@@ -1,0 +1,97 @@
+import ArgumentParser
+import BlasNet
+import Foundation
+
+extension ModelKind: ExpressibleByArgument {}
+extension EngineKind: ExpressibleByArgument {}
+
+/// Where the MNIST files are and which two digits to separate.
+struct DataOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Directory holding the four uncompressed MNIST IDX files.",
+                               discussion: "Default: $BLASNET_DATA_DIR, else data/mnist.",
+                               valueName: "dir"))
+    var dataDir: String?
+
+    @Option(help: ArgumentHelp("Two distinct digits A,B: A is class 0, B is class 1.", valueName: "A,B"))
+    var classes: String = "0,1"
+
+    var directory: String { dataDir ?? MNISTDataset.defaultDirectory }
+
+    func validate() throws {
+        do { _ = try MNISTDataset.parseClasses(classes) } catch {
+            throw ValidationError("--classes: \(error)")
+        }
+        if let dataDir, dataDir.isEmpty { throw ValidationError("--data-dir must not be empty") }
+    }
+
+    func load() throws -> (train: LabeledImages, test: LabeledImages) {
+        try MNISTDataset.load(directory: directory, classes: try MNISTDataset.parseClasses(classes))
+    }
+}
+
+/// Model, engine and the hyper-parameters of a training run.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Model: 'dense' (ReLU hidden units) or 'sigmoid' (sigmoid hidden units).")
+    var model: ModelKind = .dense
+
+    @Option(help: ArgumentHelp("Engine: 'blas' (OpenBLAS) or 'swift' (pure Swift).",
+                               discussion: "Default: blas for the dense model, swift for the sigmoid model."))
+    var engine: EngineKind?
+
+    @Option(help: ArgumentHelp("Passes over the training set.", discussion: "Default: 10."))
+    var epochs: Int?
+
+    @Option(help: "Samples per Adam step (the last partial batch is kept).")
+    var batchSize: Int = 32
+
+    @Option(help: ArgumentHelp("Adam learning rate.",
+                               discussion: "Default: 0.001 (Keras's Adam default) for both models."))
+    var learningRate: Float?
+
+    @Option(help: "Seed of the one random generator behind the initial weights and the batch order.")
+    var seed: UInt64 = TrainingConfiguration.defaultSeed
+
+    @Option(help: ArgumentHelp(
+        "Threads for the matrix products.",
+        discussion: """
+            Capped at the online core count (\(ThreadPolicy.onlineCores) here): more threads than cores only \
+            slow the products down. Default: \(ThreadDefaults.describe).
+            """))
+    var threads: Int?
+
+    var resolvedEngine: EngineKind { engine ?? model.defaultEngine }
+
+    var configuration: TrainingConfiguration {
+        TrainingConfiguration(model: model, epochs: epochs ?? 10, batchSize: batchSize,
+                              learningRate: learningRate ?? 1e-3, seed: seed)
+    }
+
+    func validate() throws {
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1 (got \(epochs))") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
+        if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
+            throw ValidationError("--learning-rate must be a positive number (got \(learningRate))")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
+    /// The engine with its thread count resolved and capped; says so on stderr when capped.
+    func makeEngine() -> ComputeEngine {
+        let requested = threads ?? ThreadDefaults.threads(forBatchSize: batchSize)
+        let (count, capped) = ThreadPolicy.resolve(requested: requested)
+        if capped {
+            printError("note: --threads \(requested) exceeds the \(count) online cores; using \(count)")
+        }
+        return BlasNet.makeEngine(resolvedEngine, threads: count)
+    }
+}
+
+/// The thread count used when --threads is not given: the fastest measured on a 2-core machine.
+enum ThreadDefaults {
+    static func threads(forBatchSize batchSize: Int) -> Int { 1 }
+    static let describe = "1"
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

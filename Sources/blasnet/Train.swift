@@ -1,0 +1,129 @@
+import ArgumentParser
+import BlasNet
+import Foundation
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model on two MNIST digits and report test accuracy and throughput.",
+        discussion: """
+            Defaults reproduce the original Keras script: the dense model on OpenBLAS, Glorot-uniform
+            weights, Adam (lr 0.001), batch 32, 10 epochs, reshuffled every epoch. Prints one line per
+            epoch and a summary; --json prints one JSON object instead.
+            """)
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var training: TrainingOptions
+
+    @Flag(help: "Print one JSON object with the results instead of text.")
+    var json = false
+
+    func run() throws {
+        let (train, test) = try data.load()
+        let engine = training.makeEngine()
+        let configuration = training.configuration
+        let trainer = try Trainer(configuration: configuration, engine: engine)
+        let output = TrainingOutput(json: json)
+        if !json {
+            print("blasnet train: \(configuration.model) model on \(engine.kind), \(engine.threadCount) thread(s); "
+                  + "digits \(train.classes.0) vs \(train.classes.1): \(train.count) train, \(test.count) test; "
+                  + "batch \(configuration.batchSize), \(configuration.epochs) epochs, lr \(configuration.learningRate), "
+                  + "seed \(configuration.seed)")
+        }
+        let result = try trainer.train(on: train, test: test, onStep: output.stepHandler,
+                                       onEpoch: output.epochHandler)
+        if json {
+            print(try TrainingSummary(configuration: configuration, engine: engine, result: result).jsonString())
+        } else {
+            output.printSummary(result, engine: engine)
+        }
+    }
+}
+
+/// Text output of a run: a live bar on terminals, one line per epoch, and the summary.
+struct TrainingOutput {
+    let json: Bool
+    let isTerminal = isatty(STDOUT_FILENO) != 0
+
+    var stepHandler: ((StepProgress) -> Void)? {
+        guard !json, isTerminal else { return nil }
+        return { progress in
+            let every = max(1, progress.stepsPerEpoch / 50)
+            guard progress.step % every == 0 || progress.step == progress.stepsPerEpoch else { return }
+            let width = 30
+            let filled = width * progress.step / progress.stepsPerEpoch
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            print("\r  epoch \(progress.epoch) [\(bar)] \(progress.step)/\(progress.stepsPerEpoch) loss "
+                  + format(progress.runningLoss, 4), terminator: "")
+            fflush(nil)
+        }
+    }
+
+    var epochHandler: ((EpochReport) -> Void)? {
+        guard !json else { return nil }
+        let clear = isTerminal ? "\r\u{1B}[K" : ""
+        return { report in
+            let digits = String(report.epochs).count
+            print(clear + "epoch \(pad(String(report.epoch), digits))/\(report.epochs)  loss \(format(report.trainLoss, 5))"
+                  + "  train \(percent(report.trainAccuracy))  test \(percent(report.testAccuracy))"
+                  + "  \(format(report.seconds, 3)) s  \(thousands(report.samplesPerSecond)) samples/s")
+        }
+    }
+
+    func printSummary(_ result: TrainingResult, engine: ComputeEngine) {
+        let test = result.test
+        print("test accuracy \(percent(test.accuracy)) (\(test.errors) errors of \(test.count)); "
+              + "training \(format(result.trainSeconds, 3)) s, \(thousands(result.samplesPerSecond)) samples/s; "
+              + "\(engine.threadCount) thread(s)")
+        print("engine: \(engine.details)")
+    }
+}
+
+/// The `--json` object of `train`.
+struct TrainingSummary: Encodable {
+    let model: String
+    let engine: String
+    let engine_details: String
+    let threads: Int
+    let epochs: Int
+    let batch_size: Int
+    let learning_rate: Float
+    let seed: UInt64
+    let test_accuracy: Double
+    let test_errors: Int
+    let test_count: Int
+    let train_seconds: Double
+    let samples_per_second: Double
+    let final_loss: Double
+    let epoch_losses: [Double]
+    let epoch_test_accuracies: [Double]
+
+    init(configuration: TrainingConfiguration, engine: ComputeEngine, result: TrainingResult) {
+        model = configuration.model.rawValue
+        self.engine = engine.kind.rawValue
+        engine_details = engine.details
+        threads = engine.threadCount
+        epochs = configuration.epochs
+        batch_size = configuration.batchSize
+        learning_rate = configuration.learningRate
+        seed = configuration.seed
+        test_accuracy = result.test.accuracy
+        test_errors = result.test.errors
+        test_count = result.test.count
+        train_seconds = result.trainSeconds
+        samples_per_second = result.samplesPerSecond
+        final_loss = result.finalLoss
+        epoch_losses = result.epochs.map(\.trainLoss)
+        epoch_test_accuracies = result.epochs.map(\.testAccuracy)
+    }
+
+    func jsonString() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+func format(_ value: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", value) }
+func percent(_ fraction: Double) -> String { String(format: "%.2f%%", fraction * 100) }
+func thousands(_ value: Double) -> String { String(format: "%.1fk", value / 1000) }
+func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }

@@ -4,9 +4,9 @@
 // multiplies them. Work is split across threads by columns (or rows) of C, each thread packing into its
 // own workspace, so the numbers do not depend on scheduling.
 //
-// Everything here is `@inlinable @inline(__always)`: a module that calls `gemm(_:fused:workspaces:)` gets
-// the whole kernel compiled with *its* code-generation flags. SwiftKernelsAVX2 uses that to build the same
-// code for AVX2 + FMA; `gemmBaseline` below is the portable build.
+// The kernel is `@inlinable @inline(__always)`: a module that calls `gemmSerial` gets the whole kernel
+// compiled with *its* code-generation flags. SwiftKernelsAVX2 uses that to build the same code for
+// AVX2 + FMA; `gemmBaseline` below is the portable build.
 
 import Dispatch
 
@@ -37,7 +37,6 @@ public struct GemmProblem: @unchecked Sendable {
     }
 
     /// The sub-problem computing columns `columns` of C.
-    @inlinable
     func columns(_ columns: Range<Int>) -> GemmProblem {
         var part = self
         part.n = columns.count
@@ -47,7 +46,6 @@ public struct GemmProblem: @unchecked Sendable {
     }
 
     /// The sub-problem computing rows `rows` of C.
-    @inlinable
     func rows(_ rows: Range<Int>) -> GemmProblem {
         var part = self
         part.m = rows.count
@@ -95,16 +93,16 @@ public final class GemmWorkspace: @unchecked Sendable {
 /// Problems below this many multiply-adds run on one thread: waking a second costs more than it saves.
 public let gemmParallelThreshold = 32 * 1024
 
-/// Runs `problem` on `workspaces.count` threads (one workspace each). `fused` selects fused multiply-add
-/// in the micro-kernel; pass true only from a module compiled for a CPU with FMA.
-@inlinable @inline(__always)
-public func gemm(_ problem: GemmProblem, fused: Bool, workspaces: [GemmWorkspace]) {
+/// Runs `problem` on `workspaces.count` threads (one workspace each), handing each thread's share of C to
+/// `serial`. The caller's closure decides which build of `gemmSerial` runs: a closure written in the AVX2
+/// module is compiled for AVX2 + FMA, one written here is not.
+public func gemmParallel(_ problem: GemmProblem, workspaces: [GemmWorkspace],
+                         serial: @Sendable (GemmProblem, GemmWorkspace) -> Void) {
     let threads = workspaces.count
-    let columnTiles = (problem.n &+ GemmBlocking.microColumns &- 1) / GemmBlocking.microColumns
-    let rowTiles = (problem.m &+ GemmBlocking.microRows &- 1) / GemmBlocking.microRows
-    if threads <= 1 || problem.m &* problem.n &* problem.k < gemmParallelThreshold
-        || max(columnTiles, rowTiles) < 2 {
-        gemmSerial(problem, fused: fused, workspace: workspaces[0])
+    let columnTiles = (problem.n + GemmBlocking.microColumns - 1) / GemmBlocking.microColumns
+    let rowTiles = (problem.m + GemmBlocking.microRows - 1) / GemmBlocking.microRows
+    if threads <= 1 || problem.m * problem.n * problem.k < gemmParallelThreshold || max(columnTiles, rowTiles) < 2 {
+        serial(problem, workspaces[0])
         return
     }
     // Split along the dimension with more register tiles, on tile boundaries.
@@ -114,21 +112,22 @@ public func gemm(_ problem: GemmProblem, fused: Bool, workspaces: [GemmWorkspace
     let extent = splitColumns ? problem.n : problem.m
     let parts = min(threads, tiles)
     DispatchQueue.concurrentPerform(iterations: parts) { part in
-        let lower = min(extent, (tiles &* part / parts) &* tileSize)
-        let upper = min(extent, (tiles &* (part &+ 1) / parts) &* tileSize)
+        let lower = min(extent, (tiles * part / parts) * tileSize)
+        let upper = min(extent, (tiles * (part + 1) / parts) * tileSize)
         guard lower < upper else { return }
-        let piece = splitColumns ? problem.columns(lower..<upper) : problem.rows(lower..<upper)
-        gemmSerial(piece, fused: fused, workspace: workspaces[part])
+        serial(splitColumns ? problem.columns(lower..<upper) : problem.rows(lower..<upper), workspaces[part])
     }
 }
 
-/// The portable build of `gemm` (no FMA): what runs on CPUs without AVX2, and on arm64.
+/// The portable build (no FMA): what runs on CPUs without AVX2, and on arm64.
 public func gemmBaseline(_ problem: GemmProblem, workspaces: [GemmWorkspace]) {
-    gemm(problem, fused: false, workspaces: workspaces)
+    gemmParallel(problem, workspaces: workspaces) { gemmSerial($0, fused: false, workspace: $1) }
 }
 
+/// One thread's GEMM. `fused` selects fused multiply-add in the micro-kernel: pass true only from a
+/// module compiled for a CPU with FMA (elsewhere `addProduct` becomes a libm call, ~100× slower).
 @inlinable @inline(__always)
-func gemmSerial(_ problem: GemmProblem, fused: Bool, workspace: GemmWorkspace) {
+public func gemmSerial(_ problem: GemmProblem, fused: Bool, workspace: GemmWorkspace) {
     let m = problem.m, n = problem.n, k = problem.k, c = problem.c, ldc = problem.ldc
     if m == 0 || n == 0 { return }
     if problem.beta == 0 {

@@ -4,7 +4,7 @@
 import SwiftKernels
 
 public func gemmAVX2(_ problem: GemmProblem, workspaces: [GemmWorkspace]) {
-    gemm(problem, fused: true, workspaces: workspaces)
+    gemmParallel(problem, workspaces: workspaces) { gemmSerial($0, fused: true, workspace: $1) }
 }
 
 public func adamUpdateAVX2(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,

@@ -81,6 +81,11 @@ public final class Trainer {
     private let batchInput: FloatBuffer
     private let batchLabels: FloatBuffer
 
+    /// A batch's mean loss above this means training has diverged: a fresh network starts near ln 2 ≈ 0.69,
+    /// and 1000 needs logits of about ±1000 on the wrong side. (With Adam's bounded steps a runaway
+    /// learning rate can keep the loss finite yet astronomically large, e.g. 1e20 at --learning-rate 1e6.)
+    public static let divergedLoss: Double = 1000
+
     public init(configuration: TrainingConfiguration, engine: ComputeEngine,
                 network: Network? = nil) throws {
         guard configuration.epochs > 0 else { throw TrainingError.invalidConfiguration("epochs must be at least 1") }
@@ -110,7 +115,8 @@ public final class Trainer {
     }
 
     /// Runs all epochs: each reshuffles the training set, runs mini-batch Adam steps (the last partial
-    /// batch included), then evaluates on `test`. Throws `TrainingError.diverged` on a non-finite loss and
+    /// batch included), then evaluates on `test`. Throws `TrainingError.diverged` when a batch's loss is not
+    /// finite or exceeds `divergedLoss`, and
     /// `.interrupted` when `shouldStop` returns true (checked after every step).
     public func train(on train: LabeledImages, test: LabeledImages,
                       onStep: ((StepProgress) -> Void)? = nil,
@@ -161,7 +167,7 @@ public final class Trainer {
                     }
                     let batch = network.computeGradients(input: batchInput.pointer, labels: batchLabels.pointer,
                                                          batch: rows, workspace: workspace, engine: engine)
-                    guard batch.lossSum.isFinite else {
+                    guard batch.lossSum.isFinite, batch.lossSum / Double(rows) <= Self.divergedLoss else {
                         throw TrainingError.diverged(epoch: epoch, step: step + 1, loss: batch.lossSum / Double(rows))
                     }
                     optimizer.update(parameters: network.parameters, gradients: workspace.gradients)

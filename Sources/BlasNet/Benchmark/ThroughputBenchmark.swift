@@ -1,0 +1,98 @@
+import COpenBLAS
+import Foundation
+
+/// One cell of the benchmark matrix.
+public struct BenchmarkConfiguration: Sendable, Hashable {
+    public var model: ModelKind
+    public var engine: EngineKind
+    public var threads: Int
+    public var batchSize: Int
+
+    public init(model: ModelKind, engine: EngineKind, threads: Int, batchSize: Int) {
+        self.model = model
+        self.engine = engine
+        self.threads = threads
+        self.batchSize = batchSize
+    }
+}
+
+/// What one configuration measured. Rates are over training steps only (no evaluation, no data loading).
+public struct BenchmarkMeasurement: Sendable {
+    public let configuration: BenchmarkConfiguration
+    /// Samples per second of each timed epoch, in order.
+    public let epochRates: [Double]
+    public let medianSamplesPerSecond: Double
+    public let minSamplesPerSecond: Double
+    public let millisecondsPerStep: Double
+    /// Forward + backward FLOPs per second at the median rate.
+    public let gflops: Double
+    public let testAccuracy: Double
+    public let testErrors: Int
+    public let testCount: Int
+    /// Peak resident memory of the process after this configuration (VmHWM), MiB.
+    public let peakResidentMiB: Double
+}
+
+public enum ThroughputBenchmark {
+    /// Trains `configuration` for one warm-up epoch and `repeats` timed epochs from `seed`; the test
+    /// accuracy is the network's after all of them.
+    public static func measure(_ configuration: BenchmarkConfiguration, train: LabeledImages, test: LabeledImages,
+                               repeats: Int, seed: UInt64 = TrainingConfiguration.defaultSeed) throws -> BenchmarkMeasurement {
+        let engine = makeEngine(configuration.engine, threads: configuration.threads)
+        let trainer = try Trainer(configuration: TrainingConfiguration(
+            model: configuration.model, epochs: 1 + repeats, batchSize: configuration.batchSize, seed: seed),
+            engine: engine)
+        let result = try trainer.train(on: train, test: test)
+        let rates = result.epochs.dropFirst().map(\.samplesPerSecond)
+        let median = rates.sorted()[rates.count / 2]
+        let stepsPerEpoch = Double((train.count + configuration.batchSize - 1) / configuration.batchSize)
+        return BenchmarkMeasurement(
+            configuration: configuration, epochRates: Array(rates),
+            medianSamplesPerSecond: median, minSamplesPerSecond: rates.min() ?? 0,
+            millisecondsPerStep: 1000 * Double(train.count) / median / stepsPerEpoch,
+            gflops: median * Double(trainer.network.flopsPerSample) / 1e9,
+            testAccuracy: result.test.accuracy, testErrors: result.test.errors, testCount: result.test.count,
+            peakResidentMiB: ProcessMemory.peakResidentMiB)
+    }
+
+    /// GFLOP/s of one square `size`³ SGEMM on `engine`: the median of `runs` timed calls after one warm-up.
+    public static func gemmPeak(engine: ComputeEngine, size: Int = 2048, runs: Int = 3) -> Double {
+        let a = FloatBuffer(count: size * size), b = FloatBuffer(count: size * size), c = FloatBuffer(count: size * size)
+        var generator = SeededGenerator(seed: 1)
+        for i in 0..<(size * size) {
+            a.pointer[i] = generator.nextFloat(symmetric: 1)
+            b.pointer[i] = generator.nextFloat(symmetric: 1)
+        }
+        var rates: [Double] = []
+        for run in 0...runs {
+            let started = DispatchTime.now().uptimeNanoseconds
+            engine.gemm(transposeA: false, transposeB: false, m: size, n: size, k: size, a: a.pointer, lda: size,
+                        b: b.pointer, ldb: size, beta: 0, c: c.pointer, ldc: size)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            if run > 0 { rates.append(2 * Double(size * size) * Double(size) / seconds / 1e9) }
+        }
+        return rates.sorted()[rates.count / 2]
+    }
+}
+
+extension Network {
+    /// FLOPs one training sample costs: forward 2·Σ in·out, backward 2·Σ in·out for the weight gradients
+    /// plus 2·in·out for every layer but the first (no gradient for the input pixels). 450,944 for
+    /// 784 → 128 → 64 → 1. Bias, activation, loss and Adam work is not counted.
+    public var flopsPerSample: Int {
+        let products = layers.map { 2 * $0.inputSize * $0.outputSize }
+        return 2 * products.reduce(0, +) + products.dropFirst().reduce(0, +)
+    }
+}
+
+/// The process's memory, from /proc/self/status (Linux); 0 elsewhere.
+public enum ProcessMemory {
+    public static var peakResidentMiB: Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kilobytes = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+            return kilobytes / 1024
+        }
+        return 0
+    }
+}

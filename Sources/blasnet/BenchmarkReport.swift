@@ -1,0 +1,182 @@
+import BlasNet
+import Foundation
+
+/// Where and how a benchmark ran.
+struct BenchmarkEnvironment: Encodable {
+    let cpu: String
+    let cores: Int
+    let openblas_config: String
+    let openblas_core: String
+    let swift_kernel: String
+    let build: String
+    let date: String
+    let git_commit: String?
+
+    var isDebugBuild: Bool { build == "debug" }
+
+    static var current: BenchmarkEnvironment {
+        #if DEBUG
+        let build = "debug"
+        #else
+        let build = "release"
+        #endif
+        return BenchmarkEnvironment(
+            cpu: CPUFeatures.current.modelName, cores: ThreadPolicy.onlineCores,
+            openblas_config: OpenBLASEngine.configuration, openblas_core: OpenBLASEngine.coreName,
+            swift_kernel: SwiftEngine(threads: 1).details, build: build,
+            date: ISO8601DateFormatter().string(from: Date()), git_commit: gitCommit())
+    }
+
+    static let debugWarning = "WARNING: this is a DEBUG build: its throughput numbers are meaningless. "
+        + "Use `swift run -c release blasnet bench`."
+
+    var headerLines: [String] {
+        ["blasnet bench — \(date)" + (git_commit.map { ", commit \($0)" } ?? ""),
+         "cpu: \(cpu), \(cores) cores; build: \(build)" + (isDebugBuild ? " (NUMBERS ARE MEANINGLESS)" : ""),
+         "openblas: \(openblas_config) (core \(openblas_core))",
+         "swift engine: \(swift_kernel)"]
+    }
+
+    private static func gitCommit() -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "rev-parse", "--short", "HEAD"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
+    }
+}
+
+/// The benchmark's results and the ratios between them, as a table, CSV or JSON.
+struct BenchmarkReport {
+    let environment: BenchmarkEnvironment
+    let measurements: [BenchmarkMeasurement]
+    /// GFLOP/s of a 2048³ SGEMM by "engine/threads".
+    let peaks: [String: Double]
+    let ridge: RidgeClassifier
+    let ridgeErrors: Int
+    let testCount: Int
+    let repeats: Int
+
+    struct Ratio: Encodable {
+        let what: String
+        let ratio: Double
+    }
+
+    func peakShare(_ measurement: BenchmarkMeasurement) -> Double? {
+        peaks[peakKey(measurement.configuration.engine, measurement.configuration.threads)].map { measurement.gflops / $0 }
+    }
+
+    /// BLAS/Swift for each model, threads and batch; N threads / 1 thread for each model, engine and batch.
+    var ratios: [Ratio] {
+        var result: [Ratio] = []
+        func find(_ c: BenchmarkConfiguration) -> BenchmarkMeasurement? {
+            measurements.first { $0.configuration == c }
+        }
+        for measurement in measurements {
+            let c = measurement.configuration
+            if c.engine == .blas {
+                var other = c
+                other.engine = .swift
+                if let swift = find(other) {
+                    result.append(Ratio(what: "\(c.model) b\(c.batchSize) t\(c.threads): blas / swift",
+                                        ratio: measurement.medianSamplesPerSecond / swift.medianSamplesPerSecond))
+                }
+            }
+            if c.threads > 1 {
+                var single = c
+                single.threads = 1
+                if let one = find(single) {
+                    result.append(Ratio(what: "\(c.model) \(c.engine) b\(c.batchSize): \(c.threads) threads / 1",
+                                        ratio: measurement.medianSamplesPerSecond / one.medianSamplesPerSecond))
+                }
+            }
+        }
+        return result
+    }
+
+    var tableLines: [String] {
+        let headers = ["model", "engine", "thr", "batch", "median/s", "min/s", "ms/step", "GFLOP/s", "%peak",
+                       "test acc", "errors", "peak MiB"]
+        var rows = measurements.map { m -> [String] in
+            let c = m.configuration
+            return [c.model.rawValue, c.engine.rawValue, "\(c.threads)", "\(c.batchSize)",
+                    String(format: "%.0f", m.medianSamplesPerSecond), String(format: "%.0f", m.minSamplesPerSecond),
+                    String(format: "%.3f", m.millisecondsPerStep), String(format: "%.1f", m.gflops),
+                    peakShare(m).map { String(format: "%.0f%%", $0 * 100) } ?? "-",
+                    String(format: "%.2f%%", m.testAccuracy * 100), "\(m.testErrors)/\(m.testCount)",
+                    String(format: "%.0f", m.peakResidentMiB)]
+        }
+        rows.append(["ridge", "lapacke", "-", "-", "-", "-", "-", "-", "-",
+                     String(format: "%.2f%%", Double(testCount - ridgeErrors) / Double(testCount) * 100),
+                     "\(ridgeErrors)/\(testCount)", String(format: "fit %.2f s", ridge.fitSeconds)])
+        let widths = headers.indices.map { column in ([headers] + rows).map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index < 2 ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0) : pad(cell, widths[index])
+            }.joined(separator: "  ")
+        }
+        var lines = ["", line(headers)] + rows.map(line)
+        lines.append("")
+        lines.append("(\(repeats) timed epochs after 1 warm-up; %peak = GFLOP/s ÷ 2048³ SGEMM on the same engine and threads: "
+                     + peaks.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value))" }.joined(separator: ", ")
+                     + ")")
+        if !ratios.isEmpty {
+            lines.append("ratios (same run, median samples/s):")
+            lines += ratios.map { "  \($0.what) = \(String(format: "%.2f", $0.ratio))×" }
+        }
+        return lines
+    }
+
+    var csvLines: [String] {
+        ["model,engine,threads,batch_size,median_samples_per_second,min_samples_per_second,ms_per_step,gflops,"
+            + "peak_fraction,test_accuracy,test_errors,test_count,peak_resident_mib"]
+            + measurements.map { m in
+                let c = m.configuration
+                return "\(c.model),\(c.engine),\(c.threads),\(c.batchSize),\(m.medianSamplesPerSecond),"
+                    + "\(m.minSamplesPerSecond),\(m.millisecondsPerStep),\(m.gflops),\(peakShare(m).map { "\($0)" } ?? ""),"
+                    + "\(m.testAccuracy),\(m.testErrors),\(m.testCount),\(m.peakResidentMiB)"
+            }
+    }
+
+    func jsonString() throws -> String {
+        struct Row: Encodable {
+            let model: String, engine: String, threads: Int, batch_size: Int
+            let median_samples_per_second: Double, min_samples_per_second: Double, epoch_samples_per_second: [Double]
+            let ms_per_step: Double, gflops: Double, peak_fraction: Double?
+            let test_accuracy: Double, test_errors: Int, test_count: Int, peak_resident_mib: Double
+        }
+        struct Ridge: Encodable { let fit_seconds: Double; let test_accuracy: Double; let test_errors: Int; let test_count: Int }
+        struct Document: Encodable {
+            let environment: BenchmarkEnvironment
+            let repeats: Int
+            let sgemm_peak_gflops: [String: Double]
+            let results: [Row]
+            let ridge: Ridge
+            let ratios: [Ratio]
+        }
+        let document = Document(
+            environment: environment, repeats: repeats, sgemm_peak_gflops: peaks,
+            results: measurements.map { m in
+                Row(model: m.configuration.model.rawValue, engine: m.configuration.engine.rawValue,
+                    threads: m.configuration.threads, batch_size: m.configuration.batchSize,
+                    median_samples_per_second: m.medianSamplesPerSecond, min_samples_per_second: m.minSamplesPerSecond,
+                    epoch_samples_per_second: m.epochRates, ms_per_step: m.millisecondsPerStep, gflops: m.gflops,
+                    peak_fraction: peakShare(m), test_accuracy: m.testAccuracy, test_errors: m.testErrors,
+                    test_count: m.testCount, peak_resident_mib: m.peakResidentMiB)
+            },
+            ridge: Ridge(fit_seconds: ridge.fitSeconds,
+                         test_accuracy: Double(testCount - ridgeErrors) / Double(testCount),
+                         test_errors: ridgeErrors, test_count: testCount),
+            ratios: ratios)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(document), as: UTF8.self)
+    }
+}

@@ -5,10 +5,14 @@ import PackageDescription
 // arm64) and once, on x86_64 hosts, for x86-64-v3 (AVX2 + FMA). The engine picks the variant at run time
 // from the CPU's features, so the default build runs everywhere and uses FMA where the CPU has it.
 // (Without the flag Swift emits no FMA: `addProduct` would become a library call, ~100x slower.)
+//
+// Both kernel modules are optimised even in debug builds (`-O` comes after SwiftPM's `-Onone`): unoptimised
+// SIMD code runs 100–1000× slower, which would make `swift test` crawl through every pure-Swift product.
+let optimizedKernelSettings: [SwiftSetting] = [.unsafeFlags(["-O"])]
 #if arch(x86_64)
-let avx2Settings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+let avx2Settings: [SwiftSetting] = optimizedKernelSettings + [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
 #else
-let avx2Settings: [SwiftSetting] = []
+let avx2Settings: [SwiftSetting] = optimizedKernelSettings
 #endif
 
 let package = Package(
@@ -28,7 +32,7 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         // Portable pure-Swift GEMM (packing, register-blocked SIMD micro-kernel, threads).
-        .target(name: "SwiftKernels"),
+        .target(name: "SwiftKernels", swiftSettings: optimizedKernelSettings),
         // The same code inlined into a module built for AVX2 + FMA.
         .target(name: "SwiftKernelsAVX2", dependencies: ["SwiftKernels"], swiftSettings: avx2Settings),
         .target(name: "BlasNet", dependencies: ["COpenBLAS", "SwiftKernels", "SwiftKernelsAVX2"]),

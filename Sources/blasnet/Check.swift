@@ -1,0 +1,125 @@
+import ArgumentParser
+import BlasNet
+import Foundation
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The CI accuracy gate: train the baseline's configurations and compare with their floors.",
+        discussion: """
+            Trains every configuration in the baseline file on the real data with its fixed seed and short
+            schedule, on its own engine and on the other one. Passes (exit 0) when each reaches its floor
+            and the two engines agree within the baseline's tolerance; otherwise exits 1 naming each
+            configuration that failed. No timing is checked: throughput is `blasnet bench`'s job.
+
+            --calibrate re-measures the floors: each configuration over --seeds seeds on both engines; the
+            proposed floor is one error below the worst seed. It writes a proposed baseline to --output
+            (never over an existing file unless --force); review it and copy it over the baseline.
+            """)
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "The baseline file.")
+    var baseline: String = "data/baseline.json"
+
+    @Flag(help: "Measure the configurations over many seeds and write a proposed baseline.")
+    var calibrate = false
+
+    @Option(help: "With --calibrate: how many seeds (1…N).")
+    var seeds: Int = 20
+
+    @Option(help: "With --calibrate: where to write the proposed baseline.")
+    var output: String = "data/baseline.proposed.json"
+
+    @Flag(help: "With --calibrate: overwrite --output if it exists.")
+    var force = false
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    func validate() throws {
+        if seeds < 1 { throw ValidationError("--seeds must be at least 1 (got \(seeds))") }
+        if !calibrate && (force || output != "data/baseline.proposed.json") {
+            throw ValidationError("--output and --force only apply with --calibrate")
+        }
+    }
+
+    func run() throws {
+        let baselineFile = try Baseline.load(from: baseline)
+        let (train, test) = try data.load()
+        if calibrate {
+            try runCalibration(baselineFile, train: train, test: test)
+        } else {
+            try runCheck(baselineFile, train: train, test: test)
+        }
+    }
+
+    private func runCheck(_ baselineFile: Baseline, train: LabeledImages, test: LabeledImages) throws {
+        var outcomes: [RegressionCheck.Outcome] = []
+        for configuration in baselineFile.configurations {
+            if !json { printError("… checking \(configuration.name)") }
+            outcomes.append(try RegressionCheck.run(configuration, tolerance: baselineFile.engineAgreementTolerance,
+                                                    train: train, test: test))
+        }
+        if json {
+            struct Row: Encodable {
+                let name: String, floor_accuracy: Double, accuracy: Double, errors: Int, test_count: Int
+                let other_engine: String, other_engine_accuracy: Double, tolerance: Double, passed: Bool, failure: String?
+            }
+            let rows = outcomes.map {
+                Row(name: $0.name, floor_accuracy: $0.floorAccuracy, accuracy: $0.accuracy, errors: $0.errors,
+                    test_count: $0.testCount, other_engine: $0.otherEngine.rawValue,
+                    other_engine_accuracy: $0.otherEngineAccuracy, tolerance: $0.tolerance, passed: $0.passed,
+                    failure: $0.failure)
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        } else {
+            let header = ["configuration", "floor", "measured", "errors", "other engine", "verdict"]
+            let rows = outcomes.map { outcome -> [String] in
+                [outcome.name, percent4(outcome.floorAccuracy), percent4(outcome.accuracy),
+                 "\(outcome.errors)/\(outcome.testCount)",
+                 "\(outcome.otherEngine) \(percent4(outcome.otherEngineAccuracy))",
+                 outcome.passed ? "pass" : "FAIL"]
+            }
+            let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+            for row in [header] + rows {
+                print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  "))
+            }
+        }
+        let failures = outcomes.compactMap(\.failure)
+        guard failures.isEmpty else {
+            for failure in failures { printError("FAILED \(failure)") }
+            throw ExitCode(1)
+        }
+    }
+
+    private func runCalibration(_ baselineFile: Baseline, train: LabeledImages, test: LabeledImages) throws {
+        if FileManager.default.fileExists(atPath: output) && !force {
+            throw ValidationError("\(output) exists; pass --force to overwrite it or choose another --output")
+        }
+        let machine = "\(CPUFeatures.current.modelName), \(ThreadPolicy.onlineCores) cores"
+        let date = ISO8601DateFormatter().string(from: Date())
+        var proposed = baselineFile
+        var tolerance = 0.0
+        for (index, configuration) in baselineFile.configurations.enumerated() {
+            let (calibrated, configurationTolerance) = try RegressionCheck.calibrate(
+                configuration, seeds: (1...UInt64(seeds)).map { $0 }, train: train, test: test, machine: machine,
+                date: date, progress: { printError("… " + $0) })
+            proposed.configurations[index] = calibrated
+            tolerance = max(tolerance, configurationTolerance)
+            if let calibration = calibrated.calibration {
+                print("\(configuration.name): accuracy over \(seeds) seeds min \(percent4(calibration.minAccuracy)) "
+                      + "median \(percent4(calibration.medianAccuracy)) max \(percent4(calibration.maxAccuracy)); "
+                      + "proposed floor \(percent4(calibrated.floorAccuracy)) (was \(percent4(configuration.floorAccuracy)))")
+            }
+        }
+        proposed.engineAgreementTolerance = tolerance
+        print("proposed engine agreement tolerance \(percent4(tolerance)) (was \(percent4(baselineFile.engineAgreementTolerance)))")
+        try proposed.encoded().write(to: URL(fileURLWithPath: output), options: .atomic)
+        print("wrote \(output); review it, then copy it over \(baseline)")
+    }
+}
+
+func percent4(_ fraction: Double) -> String { String(format: "%.4f%%", fraction * 100) }

@@ -1,0 +1,123 @@
+import BlasNet
+import Foundation
+import XCTest
+
+/// Runs the `blasnet` executable that `swift test` built next to the test bundle.
+struct BlasnetProcess {
+    static var executable: URL? {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("blasnet")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    struct Result {
+        let status: Int32
+        let standardOutput: String
+        let standardError: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        guard let executable else { throw XCTSkip("the blasnet executable was not found next to the test bundle") }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
+                      standardError: String(decoding: errorData, as: UTF8.self))
+    }
+}
+
+final class CommandLineTests: XCTestCase {
+    /// Each invalid option value is a usage error (exit 64) whose message names the option.
+    func testInvalidOptionsAreUsageErrorsNamingTheOption() throws {
+        let cases: [([String], String)] = [
+            (["train", "--epochs", "0"], "--epochs"),
+            (["train", "--epochs", "ten"], "--epochs"),
+            (["train", "--batch-size", "0"], "--batch-size"),
+            (["train", "--learning-rate", "-1"], "--learning-rate"),
+            (["train", "--learning-rate", "nan"], "--learning-rate"),
+            (["train", "--threads", "0"], "--threads"),
+            (["train", "--classes", "3,3"], "--classes"),
+            (["train", "--classes", "1,12"], "--classes"),
+            (["train", "--classes", ""], "--classes"),
+            (["train", "--model", "cnn"], "--model"),
+            (["train", "--engine", "gpu"], "--engine"),
+            (["train", "--seed", "-4"], "--seed"),
+            (["train", "--data-dir", ""], "--data-dir"),
+            (["bench", "--models", "dense,cnn"], "--models"),
+            (["bench", "--threads", "0"], "--threads"),
+            (["bench", "--batch-sizes", ""], "--batch-sizes"),
+            (["bench", "--repeats", "0"], "--repeats"),
+            (["check", "--seeds", "0"], "--seeds"),
+        ]
+        for (arguments, option) in cases {
+            let result = try BlasnetProcess.run(arguments)
+            XCTAssertEqual(result.status, 64, "\(arguments): \(result.standardError)")
+            XCTAssertTrue(result.standardError.contains(option), "\(arguments) must name \(option): \(result.standardError)")
+            XCTAssertFalse(result.standardError.contains("Fatal error"), "\(arguments)")
+        }
+    }
+
+    func testMissingDataDirectoryIsOneLineWithTheFix() throws {
+        let result = try BlasnetProcess.run(["train", "--data-dir", "/nonexistent/mnist"])
+        XCTAssertEqual(result.status, 1)
+        let lines = result.standardError.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, result.standardError)
+        XCTAssertTrue(result.standardError.contains("scripts/fetch-mnist.sh"), result.standardError)
+    }
+
+    func testHelpExplainsTheDefaults() throws {
+        let result = try BlasnetProcess.run(["train", "--help"])
+        XCTAssertEqual(result.status, 0)
+        for text in ["--threads", "--classes", "--learning-rate", "Default"] {
+            XCTAssertTrue(result.standardOutput.contains(text), "help lacks \(text)")
+        }
+    }
+
+    /// The gate fails, naming the configuration, when a floor is raised above what the model reaches, and
+    /// when a configuration is broken (a learning rate so small that the network stays at its random init).
+    func testCheckFailsNamingTheConfiguration() throws {
+        let dataDirectory = try realDataDirectory()
+        let directory = try makeTemporaryDirectory(self)
+        let raised = CheckedConfiguration(name: "dense-raised-floor", model: .dense, engine: .blas, epochs: 1,
+                                          batchSize: 256, learningRate: 1e-3, seed: 1, threads: 1, floorAccuracy: 1.0)
+        let broken = CheckedConfiguration(name: "dense-frozen", model: .dense, engine: .blas, epochs: 1,
+                                          batchSize: 256, learningRate: 1e-9, seed: 1, threads: 1, floorAccuracy: 0.99)
+        let healthy = CheckedConfiguration(name: "dense-healthy", model: .dense, engine: .blas, epochs: 1,
+                                           batchSize: 256, learningRate: 1e-3, seed: 1, threads: 1, floorAccuracy: 0.99)
+        let path = directory.appendingPathComponent("baseline.json").path
+        try Baseline(description: "test", engineAgreementTolerance: 0.01, configurations: [raised, broken, healthy])
+            .encoded().write(to: URL(fileURLWithPath: path))
+        let result = try BlasnetProcess.run(["check", "--baseline", path, "--data-dir", dataDirectory])
+        XCTAssertEqual(result.status, 1, result.standardOutput + result.standardError)
+        XCTAssertTrue(result.standardError.contains("FAILED dense-raised-floor"), result.standardError)
+        XCTAssertTrue(result.standardError.contains("FAILED dense-frozen"), result.standardError)
+        XCTAssertFalse(result.standardError.contains("FAILED dense-healthy"), result.standardError)
+
+        let passing = directory.appendingPathComponent("passing.json").path
+        try Baseline(description: "test", engineAgreementTolerance: 0.01, configurations: [healthy])
+            .encoded().write(to: URL(fileURLWithPath: passing))
+        let pass = try BlasnetProcess.run(["check", "--baseline", passing, "--data-dir", dataDirectory])
+        XCTAssertEqual(pass.status, 0, pass.standardOutput + pass.standardError)
+    }
+
+    func testMalformedBaselineIsRejected() throws {
+        let directory = try makeTemporaryDirectory(self)
+        let path = directory.appendingPathComponent("bad.json").path
+        try Data("{\"configurations\": 3}".utf8).write(to: URL(fileURLWithPath: path))
+        let result = try BlasnetProcess.run(["check", "--baseline", path])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.standardError.contains(path), result.standardError)
+    }
+}

@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# Compare blasnet's dense model with the NumPy and PyTorch references on this machine.
+# Run with --help for usage.
+set -euo pipefail
+
+PROG=compare-frameworks.sh
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd -P)
+REFERENCE_DIR="$SCRIPT_DIR/reference"
+PYTHON=${PYTHON:-python3}
+
+usage() {
+    cat <<EOF
+Usage: scripts/$PROG [--batch-sizes LIST] [--threads LIST] [--epochs N] [--repeats R]
+                     [--tools LIST] [--data-dir DIR] [--build]
+
+Trains the dense model (784-128-64-1, Adam, MNIST 0 vs 1) with
+  blasnet   \$BLASNET_BIN train --json --model dense --engine blas
+  numpy     scripts/reference/numpy_dense.py --json
+  pytorch   scripts/reference/pytorch_dense.py --json
+for every batch size x thread count, R times each (the repeats are interleaved
+across tools and configurations), and prints one table: the median samples/s
+over the repeats, the test accuracy, and blasnet's median divided by the tool's
+(>1: blasnet is faster). A Python reference whose packages are not importable is
+skipped with a one-line note.
+
+Options:
+  --batch-sizes LIST  comma-separated batch sizes (default: 32,256)
+  --threads LIST      comma-separated thread counts (default: 1,2)
+  --epochs N          epochs per run (default: 3)
+  --repeats R         runs per configuration; the median is reported (default: 3)
+  --tools LIST        any of blasnet,numpy,pytorch (default: all three)
+  --data-dir DIR      MNIST directory passed to every tool
+                      (default: each tool's own: \$BLASNET_DATA_DIR, else data/mnist)
+  --build             run 'swift build -c release' in the repository first even
+                      when the binary exists (incremental)
+  -h, --help          show this help
+
+Environment:
+  BLASNET_BIN   the blasnet binary (default: .build/release/blasnet in the
+                repository; built with 'swift build -c release' when missing)
+  PYTHON        the Python interpreter for the references (default: python3)
+
+The Python references run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed
+from their environment (they make NumPy's OpenBLAS pick slower kernels); blasnet
+runs with the environment as it is.
+EOF
+}
+
+die() { echo "$PROG: error: $*" >&2; exit 1; }
+
+positive_list() { # NAME VALUE
+    [[ $2 =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "$1 must be a comma-separated list of positive integers (got '$2')"
+}
+
+BATCH_SIZES=32,256
+THREADS=1,2
+EPOCHS=3
+REPEATS=3
+TOOLS=blasnet,numpy,pytorch
+DATA_DIR=
+FORCE_BUILD=0
+
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        -h|--help) usage; exit 0 ;;
+        --batch-sizes|--threads|--epochs|--repeats|--tools|--data-dir)
+            [[ $# -ge 2 ]] || die "$1 needs a value"
+            case $1 in
+                --batch-sizes) BATCH_SIZES=$2 ;;
+                --threads) THREADS=$2 ;;
+                --epochs) EPOCHS=$2 ;;
+                --repeats) REPEATS=$2 ;;
+                --tools) TOOLS=$2 ;;
+                --data-dir) DATA_DIR=$2 ;;
+            esac
+            shift 2 ;;
+        --batch-sizes=*) BATCH_SIZES=${1#*=}; shift ;;
+        --threads=*) THREADS=${1#*=}; shift ;;
+        --epochs=*) EPOCHS=${1#*=}; shift ;;
+        --repeats=*) REPEATS=${1#*=}; shift ;;
+        --tools=*) TOOLS=${1#*=}; shift ;;
+        --data-dir=*) DATA_DIR=${1#*=}; shift ;;
+        --build) FORCE_BUILD=1; shift ;;
+        *) die "unknown argument '$1' (see --help)" ;;
+    esac
+done
+
+positive_list --batch-sizes "$BATCH_SIZES"
+positive_list --threads "$THREADS"
+[[ $EPOCHS =~ ^[1-9][0-9]*$ ]] || die "--epochs must be a positive integer (got '$EPOCHS')"
+[[ $REPEATS =~ ^[1-9][0-9]*$ ]] || die "--repeats must be a positive integer (got '$REPEATS')"
+IFS=, read -r -a BATCH_LIST <<<"$BATCH_SIZES"
+IFS=, read -r -a THREAD_LIST <<<"$THREADS"
+IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
+[[ ${#TOOL_LIST[@]} -gt 0 ]] || die "--tools must name at least one tool"
+for tool in "${TOOL_LIST[@]}"; do
+    case $tool in blasnet|numpy|pytorch) ;; *) die "unknown tool '$tool' in --tools (blasnet, numpy, pytorch)" ;; esac
+done
+if [[ -n $DATA_DIR && ! -d $DATA_DIR ]]; then
+    die "MNIST directory $DATA_DIR does not exist; fetch it with scripts/fetch-mnist.sh $DATA_DIR"
+fi
+command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found (needed to read the JSON results)"
+
+has_tool() { local t; for t in "${TOOL_LIST[@]}"; do [[ $t == "$1" ]] && return 0; done; return 1; }
+
+# ---- the tools that can run
+ACTIVE=()
+if has_tool blasnet; then
+    if [[ -n ${BLASNET_BIN:-} ]]; then
+        [[ -x $BLASNET_BIN ]] || die "BLASNET_BIN=$BLASNET_BIN is not an executable file"
+        if [[ $FORCE_BUILD == 1 ]]; then echo "$PROG: --build ignored: BLASNET_BIN is set" >&2; fi
+    else
+        BLASNET_BIN="$REPO_ROOT/.build/release/blasnet"
+        if [[ $FORCE_BUILD == 1 || ! -x $BLASNET_BIN ]]; then
+            command -v swift >/dev/null 2>&1 || die "swift not found on PATH (needed to build blasnet; see scripts/setup.sh)"
+            echo "$PROG: building blasnet: swift build -c release" >&2
+            (cd "$REPO_ROOT" && swift build -c release >&2) || die "swift build -c release failed"
+            [[ -x $BLASNET_BIN ]] || die "swift build did not produce $BLASNET_BIN"
+        fi
+    fi
+    ACTIVE+=(blasnet)
+fi
+if has_tool numpy; then
+    if "$PYTHON" -c 'import numpy' >/dev/null 2>&1; then
+        ACTIVE+=(numpy)
+    else
+        echo "numpy: not installed: pip install numpy" >&2
+    fi
+fi
+if has_tool pytorch; then
+    if "$PYTHON" -c 'import numpy, torch' >/dev/null 2>&1; then
+        ACTIVE+=(pytorch)
+    elif ! "$PYTHON" -c 'import numpy' >/dev/null 2>&1; then
+        echo "pytorch: not installed: pip install numpy torch" >&2
+    else
+        echo "pytorch: not installed: pip install torch --index-url https://download.pytorch.org/whl/cpu (CPU-only) or pip install torch" >&2
+    fi
+fi
+[[ ${#ACTIVE[@]} -gt 0 ]] || die "no tool to run"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/compare-frameworks.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+RESULTS="$WORK/results.jsonl"
+: >"$RESULTS"
+
+DATA_ARGS=()
+[[ -n $DATA_DIR ]] && DATA_ARGS=(--data-dir "$DATA_DIR")
+
+run_tool() { # TOOL THREADS BATCH -> JSON object on stdout
+    local tool=$1 threads=$2 batch=$3
+    local common=(--json --threads "$threads" --batch-size "$batch" --epochs "$EPOCHS" "${DATA_ARGS[@]}")
+    case $tool in
+        blasnet) "$BLASNET_BIN" train --model dense --engine blas "${common[@]}" ;;
+        numpy) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/numpy_dense.py" "${common[@]}" ;;
+        pytorch) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/pytorch_dense.py" "${common[@]}" ;;
+    esac
+}
+
+total=$(( REPEATS * ${#THREAD_LIST[@]} * ${#BATCH_LIST[@]} * ${#ACTIVE[@]} ))
+echo "$PROG: ${ACTIVE[*]}; threads ${THREADS}; batch ${BATCH_SIZES}; $EPOCHS epoch(s); $REPEATS repeat(s): $total runs" >&2
+n=0
+failures=0
+for ((repeat = 1; repeat <= REPEATS; repeat++)); do
+    for threads in "${THREAD_LIST[@]}"; do
+        for batch in "${BATCH_LIST[@]}"; do
+            for tool in "${ACTIVE[@]}"; do
+                n=$((n + 1))
+                label="[$n/$total] $tool threads=$threads batch=$batch repeat $repeat/$REPEATS"
+                if run_tool "$tool" "$threads" "$batch" >"$WORK/out" 2>"$WORK/err"; then
+                    if "$PYTHON" - "$tool" "$threads" "$batch" "$repeat" "$WORK/out" >>"$RESULTS" 2>"$WORK/parse" <<'EOF'
+import json, sys
+tool, threads, batch, repeat, path = sys.argv[1:]
+lines = [l for l in open(path) if l.lstrip().startswith("{")]
+if not lines:
+    sys.exit("no JSON object in the output")
+result = json.loads(lines[-1])
+for key in ("samples_per_second", "test_accuracy", "test_errors", "test_count"):
+    if key not in result:
+        sys.exit(f"the JSON has no '{key}'")
+print(json.dumps({"tool": tool, "threads": int(threads), "batch": int(batch),
+                  "repeat": int(repeat), "result": result}))
+EOF
+                    then
+                        rate=$(tail -n 1 "$RESULTS" | "$PYTHON" -c 'import json,sys; r=json.load(sys.stdin)["result"]; print("%.1fk samples/s, %d/%d test errors" % (r["samples_per_second"] / 1000, r["test_errors"], r["test_count"]))')
+                        echo "$label: $rate" >&2
+                    else
+                        failures=$((failures + 1))
+                        echo "$label: FAILED: $(tail -n 1 "$WORK/parse")" >&2
+                    fi
+                else
+                    status=$?
+                    failures=$((failures + 1))
+                    echo "$label: FAILED (exit $status): $(tail -n 1 "$WORK/err")" >&2
+                fi
+            done
+        done
+    done
+done
+
+echo
+"$PYTHON" - "$RESULTS" "$EPOCHS" "$REPEATS" "${OPENBLAS_CORETYPE:-}" "${OPENBLAS_L2_SIZE:-}" <<'EOF'
+import json, os, statistics, sys
+path, epochs, repeats, coretype, l2 = sys.argv[1:]
+runs = [json.loads(l) for l in open(path) if l.strip()]
+if not runs:
+    sys.exit("no successful run")
+order = {"blasnet": 0, "numpy": 1, "pytorch": 2}
+groups = {}
+for run in runs:
+    groups.setdefault((run["threads"], run["batch"], run["tool"]), []).append(run["result"])
+
+def median_rate(results):
+    return statistics.median(r["samples_per_second"] for r in results)
+
+rows = []
+for (threads, batch, tool) in sorted(groups, key=lambda k: (k[0], k[1], order[k[2]])):
+    results = groups[(threads, batch, tool)]
+    rate = median_rate(results)
+    accs = sorted(r["test_accuracy"] for r in results)
+    errs = sorted(r["test_errors"] for r in results)
+    acc = f"{accs[0] * 100:.2f}%" if accs[0] == accs[-1] else f"{accs[0] * 100:.2f}-{accs[-1] * 100:.2f}%"
+    err = f"{errs[0]}" if errs[0] == errs[-1] else f"{errs[0]}-{errs[-1]}"
+    err += f"/{results[0]['test_count']}"
+    reported = sorted({r.get("threads", threads) for r in results})
+    shown = str(threads) if reported == [threads] else f"{threads} (ran {','.join(map(str, reported))})"
+    base = groups.get((threads, batch, "blasnet"))
+    ratio = f"{median_rate(base) / rate:.2f}" if base else "-"
+    rows.append([tool, shown, str(batch), f"{rate:,.0f}", acc, err, str(len(results)), ratio])
+
+header = ["tool", "threads", "batch", "samples/s (median)", "test acc", "errors", "runs", "blasnet/tool"]
+right = {1, 2, 3, 4, 5, 6, 7}
+widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+def line(cells):
+    return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+print(f"dense model, MNIST 0 vs 1, {epochs} epoch(s) per run, median of {repeats} run(s); "
+      f"{os.cpu_count()} CPU(s) online")
+print(line(header))
+print(line(["-" * w for w in widths]))
+for r in rows:
+    print(line(r))
+print()
+details = {}
+for run in runs:
+    details.setdefault(run["tool"], run["result"].get("engine_details") or run["result"].get("engine", "?"))
+for tool in sorted(details, key=order.get):
+    print(f"{tool}: {details[tool]}")
+env = ", ".join(f"{k}={v}" for k, v in (("OPENBLAS_CORETYPE", coretype), ("OPENBLAS_L2_SIZE", l2)) if v)
+if env:
+    print(f"note: {env} is set: blasnet ran with it, the Python references without it")
+EOF
+
+if [[ $failures -gt 0 ]]; then
+    echo "$PROG: $failures run(s) failed (see above)" >&2
+    exit 1
+fi

@@ -1,0 +1,309 @@
+"""Shared pieces of the Python reference implementations of blasnet's dense model.
+
+Everything here imports only the standard library at module level, so the
+scripts can parse their arguments and set the BLAS/OpenMP thread variables
+*before* NumPy or PyTorch is imported (the thread pools read them at load time).
+NumPy is imported lazily inside the functions that need it.
+"""
+
+import argparse
+import json
+import os
+import struct
+import sys
+
+SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(SCRIPT_DIR))
+DEFAULT_DATA_DIR = os.path.join(REPO_ROOT, "data", "mnist")
+
+TRAIN_IMAGES = "train-images-idx3-ubyte"
+TRAIN_LABELS = "train-labels-idx1-ubyte"
+TEST_IMAGES = "t10k-images-idx3-ubyte"
+TEST_LABELS = "t10k-labels-idx1-ubyte"
+
+# The dense model: 784 -> 128 ReLU -> 64 ReLU -> 1 (sigmoid folded into the loss).
+LAYER_SIZES = (784, 128, 64, 1)
+
+# Adam, Keras flavour (epsilon outside the square root, bias correction folded into the step).
+ADAM_BETA1 = 0.9
+ADAM_BETA2 = 0.999
+ADAM_EPSILON = 1e-7
+
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                   "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def fail(prog, message):
+    """One line on stderr, exit status 1."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def available_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def parse_classes(text):
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise ValueError(f"expected two digits A,B (got '{text}')")
+    try:
+        a, b = (int(p.strip()) for p in parts)
+    except ValueError:
+        raise ValueError(f"expected two digits A,B (got '{text}')") from None
+    if not (0 <= a <= 9 and 0 <= b <= 9):
+        raise ValueError(f"digits must be 0...9 (got '{text}')")
+    if a == b:
+        raise ValueError(f"the two digits must differ (got '{text}')")
+    return a, b
+
+
+def _positive_int(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer (got '{text}')") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be at least 1 (got {value})")
+        return value
+    return parse
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number (got '{text}')") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number (got '{text}')")
+    return value
+
+
+def _classes(text):
+    try:
+        return parse_classes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer (got '{text}')") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be in 0...{2**32 - 1} (got {value})")
+    return value
+
+
+def parse_args(prog, engine_description, argv=None):
+    """The options shared by both reference scripts (the same names as `blasnet train`)."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=(
+            f"Reference implementation of blasnet's dense model in {engine_description}: "
+            "784 -> 128 ReLU -> 64 ReLU -> 1, Glorot-uniform weights, binary cross-entropy "
+            "from logits, Keras-flavoured Adam, reshuffled every epoch. Trains on two MNIST "
+            "digits and reports test accuracy and throughput."))
+    parser.add_argument("--data-dir", metavar="DIR", default=None,
+                        help="directory holding the four uncompressed MNIST IDX files "
+                             "(default: $BLASNET_DATA_DIR, else data/mnist in the repository)")
+    parser.add_argument("--classes", metavar="A,B", type=_classes, default=(0, 1),
+                        help="two distinct digits: A is class 0, B is class 1 (default: 0,1)")
+    parser.add_argument("--epochs", type=_positive_int("--epochs"), default=10,
+                        help="passes over the training set (default: 10)")
+    parser.add_argument("--batch-size", type=_positive_int("--batch-size"), default=32,
+                        help="samples per Adam step; the last partial batch is kept (default: 32)")
+    parser.add_argument("--learning-rate", type=_positive_float, default=1e-3,
+                        help="Adam learning rate (default: 0.001)")
+    parser.add_argument("--seed", type=_seed, default=42,
+                        help="seed of the initial weights and the batch order (default: 42)")
+    parser.add_argument("--threads", type=_positive_int("--threads"), default=None,
+                        help=f"threads for the matrix products (default: the available cores, "
+                             f"{available_cores()} here)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object with the results instead of text")
+    args = parser.parse_args(argv)
+    if args.data_dir is not None and args.data_dir == "":
+        parser.error("--data-dir must not be empty")
+    if args.threads is None:
+        args.threads = available_cores()
+    return args
+
+
+def set_thread_env(threads):
+    """Set the thread-count variables of OpenBLAS, OpenMP and MKL. Call before importing numpy/torch."""
+    for name in THREAD_ENV_VARS:
+        os.environ[name] = str(threads)
+
+
+def resolve_data_dir(data_dir):
+    if data_dir:
+        return data_dir
+    return os.environ.get("BLASNET_DATA_DIR") or DEFAULT_DATA_DIR
+
+
+# ---------------------------------------------------------------- IDX / MNIST
+
+class DataError(Exception):
+    pass
+
+
+def _read_idx(path, expected_magic, expected_dims):
+    import numpy as np
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise DataError(f"missing MNIST file {path}; fetch it with scripts/fetch-mnist.sh") from None
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror}") from None
+    if len(data) < 4:
+        raise DataError(f"{path} is not an IDX file (only {len(data)} bytes)")
+    magic = struct.unpack(">I", data[:4])[0]
+    if magic != expected_magic:
+        raise DataError(f"{path} is not an IDX file of the expected type "
+                        f"(magic 0x{magic:08x}, expected 0x{expected_magic:08x}); "
+                        "the files must be uncompressed")
+    header = 4 + 4 * expected_dims
+    if len(data) < header:
+        raise DataError(f"{path} is truncated (header)")
+    dims = struct.unpack(f">{expected_dims}I", data[4:header])
+    count = 1
+    for d in dims:
+        count *= d
+    if len(data) != header + count:
+        raise DataError(f"{path} has {len(data) - header} bytes of data, the header says {count}")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def load_split(directory, images_name, labels_name, classes):
+    """Images of the two digits as float32 N x 784 in [0, 1] and labels as float32 N (A -> 0, B -> 1)."""
+    import numpy as np
+    images = _read_idx(os.path.join(directory, images_name), 0x00000803, 3)
+    labels = _read_idx(os.path.join(directory, labels_name), 0x00000801, 1)
+    if images.shape[0] != labels.shape[0]:
+        raise DataError(f"{images_name} has {images.shape[0]} images but {labels_name} "
+                        f"has {labels.shape[0]} labels")
+    if images.shape[1:] != (28, 28):
+        raise DataError(f"{images_name} holds {images.shape[1]}x{images.shape[2]} images, expected 28x28")
+    a, b = classes
+    keep = (labels == a) | (labels == b)
+    x = images[keep].reshape(-1, 784).astype(np.float32) / np.float32(255.0)
+    y = (labels[keep] == b).astype(np.float32)
+    return np.ascontiguousarray(x), y
+
+
+def load_mnist(data_dir, classes):
+    """(x_train, y_train, x_test, y_test) for the two digits; raises DataError with a one-line message."""
+    directory = resolve_data_dir(data_dir)
+    if not os.path.isdir(directory):
+        raise DataError(f"MNIST directory {directory} does not exist; "
+                        f"fetch it with scripts/fetch-mnist.sh {directory}")
+    x_train, y_train = load_split(directory, TRAIN_IMAGES, TRAIN_LABELS, classes)
+    x_test, y_test = load_split(directory, TEST_IMAGES, TEST_LABELS, classes)
+    if len(y_train) == 0 or len(y_test) == 0:
+        raise DataError(f"no images of digits {classes[0]},{classes[1]} in {directory}")
+    return x_train, y_train, x_test, y_test
+
+
+# ---------------------------------------------------------------- model init
+
+def glorot_uniform(rng, fan_out, fan_in):
+    """W[out, in] drawn uniformly from [-limit, limit], limit = sqrt(6 / (fan_in + fan_out)); float32."""
+    import numpy as np
+    limit = (6.0 / (fan_in + fan_out)) ** 0.5
+    return rng.uniform(-limit, limit, size=(fan_out, fan_in)).astype(np.float32)
+
+
+def init_dense_params(rng):
+    """[(W1, b1), (W2, b2), (W3, b3)] in nn.Linear layout (W[out, in]), zero biases, from a RandomState."""
+    import numpy as np
+    params = []
+    for fan_in, fan_out in zip(LAYER_SIZES[:-1], LAYER_SIZES[1:]):
+        params.append((glorot_uniform(rng, fan_out, fan_in), np.zeros(fan_out, dtype=np.float32)))
+    return params
+
+
+def adam_step_size(learning_rate, step):
+    """Keras Adam's effective step at 1-based step t: lr * sqrt(1 - beta2^t) / (1 - beta1^t)."""
+    return learning_rate * (1.0 - ADAM_BETA2 ** step) ** 0.5 / (1.0 - ADAM_BETA1 ** step)
+
+
+def batch_count(n, batch_size):
+    return (n + batch_size - 1) // batch_size
+
+
+# ---------------------------------------------------------------- output
+
+def blas_info():
+    """threadpoolctl's view of the loaded BLAS/OpenMP libraries, or None when threadpoolctl is missing."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return None
+    return threadpoolctl.threadpool_info()
+
+
+def openblas_env_note():
+    """OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when set (they change OpenBLAS's kernel choice)."""
+    notes = [f"{name}={os.environ[name]}" for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+             if os.environ.get(name)]
+    return ", ".join(notes)
+
+
+def print_json(obj):
+    print(json.dumps(obj, sort_keys=True))
+    sys.stdout.flush()
+
+
+def summary_object(*, engine, framework_version, engine_details, threads, args, classes,
+                   train_count, result):
+    return {
+        "model": "dense",
+        "engine": engine,
+        "framework_version": framework_version,
+        "engine_details": engine_details,
+        "threads": threads,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "seed": args.seed,
+        "classes": list(classes),
+        "train_count": train_count,
+        "test_accuracy": result["test_accuracy"],
+        "test_errors": result["test_errors"],
+        "test_count": result["test_count"],
+        "train_seconds": result["train_seconds"],
+        "samples_per_second": result["samples_per_second"],
+        "final_loss": result["epoch_losses"][-1],
+        "epoch_losses": result["epoch_losses"],
+        "epoch_test_accuracies": result["epoch_test_accuracies"],
+    }
+
+
+def print_header(prog, engine_details, threads, args, train_count, test_count):
+    a, b = args.classes
+    print(f"{prog}: dense model on {engine_details}; {threads} thread(s); "
+          f"digits {a} vs {b}: {train_count} train, {test_count} test; batch {args.batch_size}, "
+          f"{args.epochs} epochs, lr {args.learning_rate}, seed {args.seed}")
+    sys.stdout.flush()
+
+
+def print_epoch(epoch, epochs, loss, train_acc, test_acc, seconds, samples):
+    width = len(str(epochs))
+    rate = samples / seconds if seconds > 0 else float("inf")
+    print(f"epoch {epoch:>{width}}/{epochs}  loss {loss:.5f}  train {train_acc * 100:.2f}%  "
+          f"test {test_acc * 100:.2f}%  {seconds:.3f} s  {rate / 1000:.1f}k samples/s")
+    sys.stdout.flush()
+
+
+def print_summary(result, threads):
+    print(f"test accuracy {result['test_accuracy'] * 100:.2f}% "
+          f"({result['test_errors']} errors of {result['test_count']}); "
+          f"training {result['train_seconds']:.3f} s, {result['samples_per_second'] / 1000:.1f}k samples/s; "
+          f"{threads} thread(s)")

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""NumPy reference of blasnet's dense model: 784 -> 128 ReLU -> 64 ReLU -> 1, BCE from logits, Keras Adam.
+
+Forward and backward are written out by hand; the matrix products go to the BLAS NumPy
+was built with (OpenBLAS in the PyPI wheels). Run with --help for the options.
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  (standard library only: safe before the thread variables are set)
+
+PROG = "numpy_dense.py"
+
+
+class DenseModel:
+    """The three layers' parameters as views into one flat float32 buffer, so Adam is a few whole-array ops."""
+
+    def __init__(self, np, params, learning_rate):
+        self.np = np
+        self.learning_rate = learning_rate
+        total = sum(w.size + b.size for w, b in params)
+        f32 = np.float32
+        self.flat = np.empty(total, dtype=f32)
+        self.grad = np.zeros(total, dtype=f32)
+        self.m = np.zeros(total, dtype=f32)
+        self.v = np.zeros(total, dtype=f32)
+        self.tmp = np.empty(total, dtype=f32)
+        self.W, self.b, self.gW, self.gb = [], [], [], []
+        offset = 0
+        for w, b in params:
+            for source, values, grads in ((w, self.W, self.gW), (b, self.b, self.gb)):
+                end = offset + source.size
+                view = self.flat[offset:end].reshape(source.shape)
+                view[...] = source
+                values.append(view)
+                grads.append(self.grad[offset:end].reshape(source.shape))
+                offset = end
+        self.step = 0
+
+    def logits(self, x):
+        np = self.np
+        (W1, W2, W3), (b1, b2, b3) = self.W, self.b
+        h1 = x @ W1.T
+        h1 += b1
+        np.maximum(h1, 0, out=h1)
+        h2 = h1 @ W2.T
+        h2 += b2
+        np.maximum(h2, 0, out=h2)
+        z = h2 @ W3.T
+        z += b3
+        return h1, h2, z
+
+    def train_step(self, x, y):
+        """One Adam step on the batch (x: n x 784, y: n x 1). Returns (mean loss, correct predictions)."""
+        np = self.np
+        n = x.shape[0]
+        (W1, W2, W3) = self.W
+        (gW1, gW2, gW3), (gb1, gb2, gb3) = self.gW, self.gb
+        h1, h2, z = self.logits(x)
+
+        # Binary cross-entropy from logits, stable form: max(z,0) - z*y + log1p(exp(-|z|)).
+        e = np.exp(-np.abs(z))
+        loss = float(np.mean(np.maximum(z, 0) - z * y + np.log1p(e)))
+        correct = int(np.count_nonzero((z > 0) == (y > 0.5)))
+
+        # d loss / d z = (sigmoid(z) - y) / n, with sigmoid from the same exp(-|z|).
+        sigmoid = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+        dz = sigmoid - y
+        dz *= np.float32(1.0 / n)
+
+        np.matmul(dz.T, h2, out=gW3)
+        np.sum(dz, axis=0, out=gb3)
+        d2 = dz @ W3
+        d2 *= h2 > 0
+        np.matmul(d2.T, h1, out=gW2)
+        np.sum(d2, axis=0, out=gb2)
+        d1 = d2 @ W2
+        d1 *= h1 > 0
+        np.matmul(d1.T, x, out=gW1)
+        np.sum(d1, axis=0, out=gb1)
+
+        self.adam()
+        return loss, correct
+
+    def adam(self):
+        """Keras Adam: m, v moments; p -= lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)."""
+        np = self.np
+        b1, b2, eps = common.ADAM_BETA1, common.ADAM_BETA2, common.ADAM_EPSILON
+        self.step += 1
+        alpha = common.adam_step_size(self.learning_rate, self.step)
+        g, m, v, tmp = self.grad, self.m, self.v, self.tmp
+        np.multiply(g, 1 - b1, out=tmp)
+        m *= b1
+        m += tmp
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        v *= b2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= alpha
+        self.flat -= tmp
+
+    def errors(self, x, y):
+        _, _, z = self.logits(x)
+        return int(self.np.count_nonzero((z[:, 0] > 0) != (y > 0.5)))
+
+
+def train(np, model, rng, x_train, y_train, x_test, y_test, args, on_epoch):
+    n = len(y_train)
+    y_col = y_train.reshape(-1, 1)
+    batch = args.batch_size
+    train_seconds = 0.0
+    epoch_losses, epoch_test_accuracies = [], []
+    for epoch in range(1, args.epochs + 1):
+        loss_sum, correct = 0.0, 0
+        start = time.perf_counter()
+        order = rng.permutation(n)
+        for lo in range(0, n, batch):
+            idx = order[lo:lo + batch]
+            loss, right = model.train_step(x_train[idx], y_col[idx])
+            loss_sum += loss * len(idx)
+            correct += right
+        seconds = time.perf_counter() - start
+        train_seconds += seconds
+        test_accuracy = 1 - model.errors(x_test, y_test) / len(y_test)
+        epoch_losses.append(loss_sum / n)
+        epoch_test_accuracies.append(test_accuracy)
+        on_epoch(epoch, args.epochs, loss_sum / n, correct / n, test_accuracy, seconds, n)
+    errors = model.errors(x_test, y_test)
+    return {
+        "test_accuracy": 1 - errors / len(y_test),
+        "test_errors": errors,
+        "test_count": len(y_test),
+        "train_seconds": train_seconds,
+        "samples_per_second": n * args.epochs / train_seconds,
+        "epoch_losses": epoch_losses,
+        "epoch_test_accuracies": epoch_test_accuracies,
+    }
+
+
+def describe_blas(np, requested_threads):
+    """(engine details, thread count of the BLAS pool) from threadpoolctl when installed."""
+    info = common.blas_info()
+    details = f"numpy {np.__version__}"
+    threads = requested_threads
+    if info is None:
+        details += ", BLAS unknown (pip install threadpoolctl to report it)"
+    else:
+        blas = [lib for lib in info if lib.get("user_api") == "blas"]
+        if blas:
+            lib = blas[0]
+            threads = lib.get("num_threads", requested_threads)
+            extras = [x for x in (lib.get("architecture"), lib.get("threading_layer")) if x]
+            details += f", BLAS {lib.get('internal_api')} {lib.get('version')}"
+            if extras:
+                details += f" ({', '.join(extras)})"
+        else:
+            details += ", no BLAS library found by threadpoolctl"
+    note = common.openblas_env_note()
+    if note:
+        details += f"; {note}"
+    return details, threads
+
+
+def main():
+    args = common.parse_args(PROG, "NumPy")
+    common.set_thread_env(args.threads)
+    try:
+        import numpy as np
+    except ImportError:
+        common.fail(PROG, "numpy is not installed: pip install numpy")
+
+    try:
+        x_train, y_train, x_test, y_test = common.load_mnist(args.data_dir, args.classes)
+    except common.DataError as error:
+        common.fail(PROG, str(error))
+
+    rng = np.random.RandomState(args.seed)
+    model = DenseModel(np, common.init_dense_params(rng), args.learning_rate)
+    details, threads = describe_blas(np, args.threads)
+
+    if args.json:
+        def on_epoch(*_):
+            pass
+    else:
+        common.print_header(PROG, details, threads, args, len(y_train), len(y_test))
+        on_epoch = common.print_epoch
+
+    result = train(np, model, rng, x_train, y_train, x_test, y_test, args, on_epoch)
+
+    if args.json:
+        common.print_json(common.summary_object(
+            engine="numpy", framework_version=np.__version__, engine_details=details, threads=threads,
+            args=args, classes=args.classes, train_count=len(y_train), result=result))
+    else:
+        common.print_summary(result, threads)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,12 +6,12 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure accuracy and training throughput of every model × engine × threads × batch size.",
         discussion: """
-            Each configuration trains from the same seed on the same data: one warm-up epoch, then
-            --repeats timed epochs (training steps only). Reports median and min samples/s, ms per step,
-            GFLOP/s (forward + backward, 450,944 FLOPs per sample), that rate as a share of a 2048³ SGEMM
-            measured on the same engine and thread count, the final test accuracy, and the process's peak
-            memory. Ratios (BLAS/Swift, 2 threads/1 thread) come from this run only. A ridge-regression
-            row (LAPACKE_sposv) shows the best linear classifier. Use a release build: debug numbers are
+            Each configuration trains from the same seed on the same data: one warm-up epoch, then \
+            --repeats timed epochs (training steps only). Reports median and min samples/s, ms per step, \
+            GFLOP/s (forward + backward, 450,944 FLOPs per sample), that rate as a share of a 2048³ SGEMM \
+            measured on the same engine and thread count, the final test accuracy, and the process's peak \
+            memory. Ratios (BLAS/Swift, 2 threads/1 thread) come from this run only. A ridge-regression \
+            row (LAPACKE_sposv) shows the best linear classifier. Use a release build: debug numbers are \
             meaningless.
             """)
 

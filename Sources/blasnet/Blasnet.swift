@@ -7,8 +7,8 @@ struct Blasnet: ParsableCommand {
         commandName: "blasnet",
         abstract: "Train and compare small MNIST 0-vs-1 networks on OpenBLAS and on pure Swift.",
         discussion: """
-            Two models, 784 → 128 → 64 → 1: 'dense' (ReLU hidden units, the Keras model) and 'sigmoid'
-            (sigmoid hidden units, the hand-written net). Two engines: 'blas' (OpenBLAS cblas_sgemm) and
+            Two models, 784 → 128 → 64 → 1: 'dense' (ReLU hidden units, the Keras model) and 'sigmoid' \
+            (sigmoid hidden units, the hand-written net). Two engines: 'blas' (OpenBLAS cblas_sgemm) and \
             'swift' (a pure-Swift SIMD GEMM). Fetch the data first with scripts/fetch-mnist.sh.
             """,
         version: BlasNetVersion.string,

@@ -6,13 +6,13 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The CI accuracy gate: train the baseline's configurations and compare with their floors.",
         discussion: """
-            Trains every configuration in the baseline file on the real data with its fixed seed and short
-            schedule, on its own engine and on the other one. Passes (exit 0) when each reaches its floor
-            and the two engines agree within the baseline's tolerance; otherwise exits 1 naming each
+            Trains every configuration in the baseline file on the real data with its fixed seed and short \
+            schedule, on its own engine and on the other one. Passes (exit 0) when each reaches its floor \
+            and the two engines agree within the baseline's tolerance; otherwise exits 1 naming each \
             configuration that failed. No timing is checked: throughput is `blasnet bench`'s job.
 
-            --calibrate re-measures the floors: each configuration over --seeds seeds on both engines; the
-            proposed floor is one error below the worst seed. It writes a proposed baseline to --output
+            --calibrate re-measures the floors: each configuration over --seeds seeds on both engines; the \
+            proposed floor is one error below the worst seed. It writes a proposed baseline to --output \
             (never over an existing file unless --force); review it and copy it over the baseline.
             """)
 

@@ -6,8 +6,8 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model on two MNIST digits and report test accuracy and throughput.",
         discussion: """
-            Defaults reproduce the original Keras script: the dense model on OpenBLAS, Glorot-uniform
-            weights, Adam (lr 0.001), batch 32, 10 epochs, reshuffled every epoch. Prints one line per
+            Defaults reproduce the original Keras script: the dense model on OpenBLAS, Glorot-uniform \
+            weights, Adam (lr 0.001), batch 32, 10 epochs, reshuffled every epoch. Prints one line per \
             epoch and a summary; --json prints one JSON object instead.
             """)
 
@@ -29,8 +29,17 @@ struct Train: ParsableCommand {
                   + "batch \(configuration.batchSize), \(configuration.epochs) epochs, lr \(configuration.learningRate), "
                   + "seed \(configuration.seed)")
         }
-        let result = try trainer.train(on: train, test: test, onStep: output.stepHandler,
-                                       onEpoch: output.epochHandler)
+        Interrupt.install()
+        let result: TrainingResult
+        do {
+            result = try trainer.train(on: train, test: test, onStep: output.stepHandler,
+                                       onEpoch: output.epochHandler, shouldStop: { Interrupt.requested })
+        } catch let error as TrainingError {
+            if output.isTerminal && !json { print() }
+            guard case .interrupted = error else { throw error }
+            printError("blasnet: \(error); nothing was saved")
+            throw Interrupt.exitCode
+        }
         if json {
             print(try TrainingSummary(configuration: configuration, engine: engine, result: result).jsonString())
         } else {
@@ -53,7 +62,7 @@ struct TrainingOutput {
             let filled = width * progress.step / progress.stepsPerEpoch
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
             print("\r  epoch \(progress.epoch) [\(bar)] \(progress.step)/\(progress.stepsPerEpoch) loss "
-                  + format(progress.runningLoss, 4), terminator: "")
+                  + lossString(progress.runningLoss), terminator: "")
             fflush(nil)
         }
     }
@@ -63,7 +72,7 @@ struct TrainingOutput {
         let clear = isTerminal ? "\r\u{1B}[K" : ""
         return { report in
             let digits = String(report.epochs).count
-            print(clear + "epoch \(pad(String(report.epoch), digits))/\(report.epochs)  loss \(format(report.trainLoss, 5))"
+            print(clear + "epoch \(pad(String(report.epoch), digits))/\(report.epochs)  loss \(lossString(report.trainLoss))"
                   + "  train \(percent(report.trainAccuracy))  test \(percent(report.testAccuracy))"
                   + "  \(format(report.seconds, 3)) s  \(thousands(report.samplesPerSecond)) samples/s")
         }
@@ -124,6 +133,10 @@ struct TrainingSummary: Encodable {
 }
 
 func format(_ value: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", value) }
+/// Five decimals for ordinary losses, scientific notation once they shrink below 0.001.
+func lossString(_ loss: Double) -> String {
+    loss >= 1e-3 || loss == 0 ? String(format: "%.5f", loss) : String(format: "%.2e", loss)
+}
 func percent(_ fraction: Double) -> String { String(format: "%.2f%%", fraction * 100) }
 func thousands(_ value: Double) -> String { String(format: "%.1fk", value / 1000) }
 func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Ctrl-C during long work: the first SIGINT sets a flag that the training loop checks after every
+/// step, so the run stops cleanly (nothing half-written); a second one exits at once.
+enum Interrupt {
+    private static let received = Atomic<Int>(0)
+    nonisolated(unsafe) private static var source: DispatchSourceSignal?
+
+    static var requested: Bool { received.load(ordering: .relaxed) > 0 }
+
+    static func install() {
+        guard source == nil else { return }
+        signal(SIGINT, SIG_IGN)
+        let signalSource = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        signalSource.setEventHandler {
+            if received.add(1, ordering: .relaxed).newValue > 1 {
+                printError("interrupted again: exiting now")
+                exit(130)
+            }
+        }
+        signalSource.resume()
+        source = signalSource
+    }
+
+    /// Exit status for a run stopped by Ctrl-C (128 + SIGINT).
+    static let exitCode = ExitCode(130)
+}

@@ -12,11 +12,13 @@ public final class SwiftEngine: ComputeEngine {
     public let usesAVX2FMA: Bool
     private let workspaces: [GemmWorkspace]
 
-    /// - Parameter forcePortableKernel: use the baseline build even where AVX2 + FMA exist (tests).
+    /// - Parameter forcePortableKernel: use the baseline build even where AVX2 + FMA exist (tests; also
+    ///   `BLASNET_PORTABLE_KERNEL=1` in the environment, to measure what a CPU without FMA would get).
     public init(threads: Int, forcePortableKernel: Bool = false) {
         threadCount = max(1, threads)
         workspaces = (0..<threadCount).map { _ in GemmWorkspace() }
-        usesAVX2FMA = !forcePortableKernel && CPUFeatures.current.hasAVX2FMA
+        let portableRequested = forcePortableKernel || ProcessInfo.processInfo.environment["BLASNET_PORTABLE_KERNEL"] == "1"
+        usesAVX2FMA = !portableRequested && CPUFeatures.current.hasAVX2FMA
     }
 
     public var details: String {

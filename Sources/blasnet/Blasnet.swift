@@ -12,7 +12,7 @@ struct Blasnet: ParsableCommand {
             'swift' (a pure-Swift SIMD GEMM). Fetch the data first with scripts/fetch-mnist.sh.
             """,
         version: BlasNetVersion.string,
-        subcommands: [Train.self, Bench.self, Check.self],
+        subcommands: [Train.self, Eval.self, Predict.self, Report.self, Bench.self, Check.self],
         defaultSubcommand: Train.self
     )
 }

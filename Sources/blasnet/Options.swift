@@ -100,3 +100,18 @@ enum ThreadDefaults {
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// Rejects, before any work, an output path that cannot be written: empty, a directory, or inside a
+/// directory that does not exist.
+func validateOutputPath(_ path: String, option: String) throws {
+    guard !path.isEmpty else { throw ValidationError("\(option) must not be empty") }
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        throw ValidationError("\(option) \(path) is a directory")
+    }
+    let parent = (path as NSString).deletingLastPathComponent
+    let directory = parent.isEmpty ? "." : parent
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw ValidationError("\(option) \(path): directory \(directory) does not exist")
+    }
+}

@@ -14,8 +14,18 @@ struct Train: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var training: TrainingOptions
 
+    @Option(help: ArgumentHelp(
+        "Save the trained weights to this safetensors file (PyTorch nn.Linear names: fc1.weight …).",
+        discussion: "Written atomically: a failed or interrupted save never leaves a partial file.",
+        valueName: "file"))
+    var save: String?
+
     @Flag(help: "Print one JSON object with the results instead of text.")
     var json = false
+
+    func validate() throws {
+        if let save { try validateOutputPath(save, option: "--save") }
+    }
 
     func run() throws {
         let (train, test) = try data.load()
@@ -40,10 +50,16 @@ struct Train: ParsableCommand {
             printError("blasnet: \(error); nothing was saved")
             throw Interrupt.exitCode
         }
+        if let save {
+            let metadata = TrainingMetadata(configuration: configuration, engine: engine, classes: train.classes,
+                                            result: result)
+            try ModelFile.save(network: trainer.network, kind: configuration.model, metadata: metadata.strings, to: save)
+        }
         if json {
             print(try TrainingSummary(configuration: configuration, engine: engine, result: result).jsonString())
         } else {
             output.printSummary(result, engine: engine)
+            if let save { print("saved \(save)") }
         }
     }
 }

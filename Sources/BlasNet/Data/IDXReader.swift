@@ -46,7 +46,11 @@ public enum IDXReader {
 
     /// Images: `count` images of rows×columns bytes, row-major.
     public static func readImages(at path: String) throws -> (pixels: [UInt8], count: Int, rows: Int, columns: Int) {
-        let data = try readFile(path)
+        try parseImages(readFile(path), path: path)
+    }
+
+    /// Images from the bytes of an IDX image file (`path` only names it in errors).
+    public static func parseImages(_ data: Data, path: String) throws -> (pixels: [UInt8], count: Int, rows: Int, columns: Int) {
         let (dimensions, headerLength) = try parseHeader(data, path: path, magic: imageMagic)
         return (Array(data[headerLength...]), dimensions[0], dimensions[1], dimensions[2])
     }

@@ -60,6 +60,17 @@ final class CommandLineTests: XCTestCase {
             (["bench", "--batch-sizes", ""], "--batch-sizes"),
             (["bench", "--repeats", "0"], "--repeats"),
             (["check", "--seeds", "0"], "--seeds"),
+            (["check", "--output", "x.json"], "--output"),
+            (["train", "--save", ""], "--save"),
+            (["train", "--save", "/nonexistent-dir/m.safetensors"], "--save"),
+            (["train", "--save", "/tmp"], "--save"),
+            (["eval"], "--model"),
+            (["eval", "--model", "m.safetensors", "--classes", "4,4"], "--classes"),
+            (["eval", "--model", "m.safetensors", "--engine", "cuda"], "--engine"),
+            (["predict", "--model", "m.safetensors"], "input"),
+            (["report"], "--out"),
+            (["report", "--out", "x", "--epochs", "0"], "--epochs"),
+            (["report", "--out", "x", "--cells", "0"], "--cells"),
         ]
         for (arguments, option) in cases {
             let result = try BlasnetProcess.run(arguments)
@@ -119,5 +130,65 @@ final class CommandLineTests: XCTestCase {
         let result = try BlasnetProcess.run(["check", "--baseline", path])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.standardError.contains(path), result.standardError)
+    }
+
+    /// `train --save` then `eval`: the same accuracy to the last digit, from the file alone.
+    func testSavedModelEvaluatesToTheTrainedAccuracy() throws {
+        let dataDirectory = try realDataDirectory()
+        let directory = try makeTemporaryDirectory(self)
+        let model = directory.appendingPathComponent("m.safetensors").path
+        for (kind, batch) in [("dense", "256"), ("sigmoid", "128")] {
+            let train = try BlasnetProcess.run(["train", "--model", kind, "--epochs", "1", "--batch-size", batch,
+                                                "--data-dir", dataDirectory, "--save", model, "--json"])
+            XCTAssertEqual(train.status, 0, train.standardError)
+            let trained = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(train.standardOutput.utf8)) as? [String: Any])
+            let eval = try BlasnetProcess.run(["eval", "--model", model, "--data-dir", dataDirectory, "--json"])
+            XCTAssertEqual(eval.status, 0, eval.standardError)
+            let evaluated = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(eval.standardOutput.utf8)) as? [String: Any])
+            XCTAssertEqual(evaluated["test_accuracy"] as? Double, trained["test_accuracy"] as? Double, kind)
+            XCTAssertEqual(evaluated["test_errors"] as? Int, trained["test_errors"] as? Int, kind)
+            XCTAssertEqual(evaluated["model"] as? String, kind)
+            let confusion = try XCTUnwrap(evaluated["confusion"] as? [[Int]])
+            XCTAssertEqual(confusion.flatMap { $0 }.reduce(0, +), 2115)
+            XCTAssertEqual(confusion[0][1] + confusion[1][0], evaluated["test_errors"] as? Int)
+        }
+    }
+
+    /// `predict` on a PGM written from a test image and on the IDX test file itself.
+    func testPredictReadsPGMAndIDXAndRejectsOtherFiles() throws {
+        let dataDirectory = try realDataDirectory()
+        let directory = try makeTemporaryDirectory(self)
+        let model = directory.appendingPathComponent("m.safetensors").path
+        let train = try BlasnetProcess.run(["train", "--epochs", "1", "--batch-size", "256", "--data-dir", dataDirectory,
+                                            "--save", model])
+        XCTAssertEqual(train.status, 0, train.standardError)
+        let test = try MNISTDataset.loadPair(directory: dataDirectory, images: MNISTDataset.testImages,
+                                             labels: MNISTDataset.testLabels, classes: (0, 1))
+        var paths: [String] = []
+        for index in [0, 1] {  // one 0 and one 1, whichever come first
+            let position = test.labels.firstIndex(of: Float(index))!
+            let pixels = test.images[(position * 784)..<((position + 1) * 784)].map { UInt8(($0 * 255).rounded()) }
+            let path = directory.appendingPathComponent("digit\(index).pgm").path
+            try (Data("P5\n28 28\n255\n".utf8) + Data(pixels)).write(to: URL(fileURLWithPath: path))
+            paths.append(path)
+        }
+        let result = try BlasnetProcess.run(["predict", "--model", model, "--json"] + paths)
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let predictions = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]])
+        XCTAssertEqual(predictions.map { $0["digit"] as? Int }, [0, 1])
+
+        let idx = (dataDirectory as NSString).appendingPathComponent(MNISTDataset.testImages)
+        let all = try BlasnetProcess.run(["predict", "--model", model, idx])
+        XCTAssertEqual(all.status, 0, all.standardError)
+        XCTAssertEqual(all.standardOutput.split(separator: "\n").count, 10_000, "every image of the IDX file")
+
+        let text = directory.appendingPathComponent("notes.txt").path
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: text))
+        let bad = try BlasnetProcess.run(["predict", "--model", model, text])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.standardError.contains("neither an IDX image file"), bad.standardError)
+        let missing = try BlasnetProcess.run(["eval", "--model", directory.appendingPathComponent("none").path])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.standardError.split(separator: "\n").count, 1, missing.standardError)
     }
 }

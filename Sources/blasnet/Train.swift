@@ -91,6 +91,7 @@ struct TrainingOutput {
             print(clear + "epoch \(pad(String(report.epoch), digits))/\(report.epochs)  loss \(lossString(report.trainLoss))"
                   + "  train \(percent(report.trainAccuracy))  test \(percent(report.testAccuracy))"
                   + "  \(format(report.seconds, 3)) s  \(thousands(report.samplesPerSecond)) samples/s")
+            fflush(nil)  // progress must show even when stdout is a pipe or a file
         }
     }
 

@@ -55,6 +55,34 @@ public enum AtomicFile {
         try write(data, to: path, using: systemWrite)
     }
 
+    /// Writes all of `data` to an open descriptor, retrying short writes and EINTR.
+    private static func writeAll(_ data: Data, to descriptor: Int32, path: String,
+                                 using writeCall: (Int32, UnsafeRawPointer, Int) -> Int) throws {
+        try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+            guard let base = buffer.baseAddress else { return }
+            var written = 0
+            while written < buffer.count {
+                let result = writeCall(descriptor, base + written, buffer.count - written)
+                if result < 0 {
+                    let code = errno
+                    if code == EINTR { continue }
+                    throw AtomicFileError.writeFailed(path: path, reason: describe(code))
+                }
+                if result == 0 { throw AtomicFileError.writeFailed(path: path, reason: "write made no progress") }
+                written += result
+            }
+        }
+    }
+
+    /// Writes to an existing character device or FIFO without a temporary file.
+    private static func writeInPlace(_ data: Data, to path: String,
+                                     using writeCall: (Int32, UnsafeRawPointer, Int) -> Int) throws {
+        let descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw AtomicFileError.writeFailed(path: path, reason: describe(errno)) }
+        defer { close(descriptor) }
+        try writeAll(data, to: descriptor, path: path, using: writeCall)
+    }
+
     /// `write` with the write(2) call injected, so tests can simulate failures such as ENOSPC. The closure
     /// follows write(2): bytes written, or -1 with `errno` set.
     static func write(_ data: Data, to path: String,
@@ -75,8 +103,19 @@ public enum AtomicFile {
         guard status.st_mode & S_IFMT == S_IFDIR else {
             throw AtomicFileError.parentNotADirectory(path: path, directory: directory)
         }
-        if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
-            throw AtomicFileError.destinationIsDirectory(path: path)
+        if stat(path, &status) == 0 {
+            switch status.st_mode & S_IFMT {
+            case S_IFDIR:
+                throw AtomicFileError.destinationIsDirectory(path: path)
+            case S_IFCHR, S_IFIFO:
+                // A device or pipe (/dev/null, /dev/full, a FIFO): write into it; renaming over it would
+                // replace the device node itself.
+                return try writeInPlace(data, to: path, using: writeCall)
+            case S_IFREG:
+                break
+            default:
+                throw AtomicFileError.invalidPath(path: path)
+            }
         }
 
         // A fresh name with O_EXCL: never reuses or follows an existing file. Mode 0666 minus the umask,
@@ -98,20 +137,7 @@ public enum AtomicFile {
             if !renamed { unlink(temporaryPath) }
         }
 
-        try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
-            guard let base = buffer.baseAddress else { return }
-            var written = 0
-            while written < buffer.count {
-                let result = writeCall(descriptor, base + written, buffer.count - written)
-                if result < 0 {
-                    let code = errno
-                    if code == EINTR { continue }
-                    throw AtomicFileError.writeFailed(path: path, reason: describe(code))
-                }
-                if result == 0 { throw AtomicFileError.writeFailed(path: path, reason: "write made no progress") }
-                written += result
-            }
-        }
+        try writeAll(data, to: descriptor, path: path, using: writeCall)
         guard fsync(descriptor) == 0 else { throw AtomicFileError.syncFailed(path: path, reason: describe(errno)) }
         descriptorOpen = false
         guard close(descriptor) == 0 else { throw AtomicFileError.writeFailed(path: path, reason: describe(errno)) }

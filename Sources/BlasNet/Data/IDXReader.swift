@@ -87,19 +87,13 @@ public enum IDXReader {
         return (dimensions, headerLength)
     }
 
+    /// The bytes of the regular file at `path`, or the IDX error naming what is wrong with it.
     static func readFile(_ path: String) throws -> Data {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw IDXError.missing(path: path)
-        }
-        guard !isDirectory.boolValue,
-              let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType,
-              type == .typeRegular
-        else { throw IDXError.notARegularFile(path: path) }
-        do {
-            return try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw IDXError.unreadable(path: path, reason: (error as NSError).localizedDescription)
+        switch readRegularFile(path) {
+        case let .success(data): return data
+        case .failure(.missing): throw IDXError.missing(path: path)
+        case .failure(.notARegularFile): throw IDXError.notARegularFile(path: path)
+        case let .failure(.unreadable(reason)): throw IDXError.unreadable(path: path, reason: reason)
         }
     }
 

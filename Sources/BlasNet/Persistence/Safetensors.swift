@@ -178,21 +178,12 @@ public enum Safetensors {
 
     /// Reads and validates the safetensors file at `path`.
     public static func read(from path: String) throws -> SafetensorsFile {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw SafetensorsError.missing(path: path)
+        switch readRegularFile(path) {
+        case let .success(data): return try decode(data, path: path)
+        case .failure(.missing): throw SafetensorsError.missing(path: path)
+        case .failure(.notARegularFile): throw SafetensorsError.notARegularFile(path: path)
+        case let .failure(.unreadable(reason)): throw SafetensorsError.unreadable(path: path, reason: reason)
         }
-        guard !isDirectory.boolValue,
-              let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType,
-              type == .typeRegular
-        else { throw SafetensorsError.notARegularFile(path: path) }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw SafetensorsError.unreadable(path: path, reason: (error as NSError).localizedDescription)
-        }
-        return try decode(data, path: path)
     }
 
     /// Parses and validates safetensors bytes; `path` names the source in errors.

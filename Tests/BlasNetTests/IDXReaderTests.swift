@@ -123,4 +123,31 @@ final class IDXReaderTests: XCTestCase {
             XCTAssertThrowsError(try MNISTDataset.parseClasses(bad), "'\(bad)' must be rejected")
         }
     }
+
+    /// A FIFO is rejected from its type, before any read that would block waiting for a writer.
+    func testFIFOIsRejectedWithoutBlocking() throws {
+        let directory = try makeTemporaryDirectory(self)
+        let fifo = directory.appendingPathComponent("pipe").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        XCTAssertThrowsError(try IDXReader.readLabels(at: fifo)) { error in
+            XCTAssertEqual(error as? IDXError, .notARegularFile(path: fifo))
+        }
+        XCTAssertThrowsError(try Safetensors.read(from: fifo)) { error in
+            XCTAssertEqual(error as? SafetensorsError, .notARegularFile(path: fifo))
+        }
+        XCTAssertThrowsError(try PGMReader.readDigit(at: fifo))
+    }
+
+    /// Root reads any file whatever its mode, so this can only be checked as another user: it skips,
+    /// visibly, under root (as in CI) rather than passing without checking anything.
+    func testUnreadableFileIsRejected() throws {
+        guard geteuid() != 0 else { throw XCTSkip("running as root, which ignores file modes") }
+        let directory = try makeTemporaryDirectory(self)
+        let path = directory.appendingPathComponent("secret").path
+        try idxBytes(magic: 2049, dimensions: [1], payload: [1]).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(chmod(path, 0), 0)
+        XCTAssertThrowsError(try IDXReader.readLabels(at: path)) { error in
+            guard case .unreadable? = error as? IDXError else { return XCTFail("got \(error)") }
+        }
+    }
 }

@@ -65,10 +65,10 @@ struct Eval: ParsableCommand {
             return
         }
         print("\(modelPath): \(model.kind) model, digits \(digits.0) vs \(digits.1), forward on \(engineKind) (\(threads) thread(s))")
-        print("test accuracy \(percent(evaluation.accuracy)) (\(evaluation.errors) errors of \(evaluation.count)); "
+        print("test accuracy \(percent(evaluation.accuracy)) (\(errorCount(evaluation.errors)) of \(evaluation.count)); "
               + "mean loss \(lossString(evaluation.meanLoss))")
         if let training {
-            print("accuracy when trained: \(percent(training.testAccuracy)) (\(training.testErrors) errors)"
+            print("accuracy when trained: \(percent(training.testAccuracy)) (\(errorCount(training.testErrors)))"
                   + (training.testAccuracy == evaluation.accuracy ? " — identical" : " — DIFFERENT"))
         }
         let width = max(6, String(evaluation.count).count)

@@ -97,7 +97,7 @@ struct TrainingOutput {
 
     func printSummary(_ result: TrainingResult, engine: ComputeEngine) {
         let test = result.test
-        print("test accuracy \(percent(test.accuracy)) (\(test.errors) errors of \(test.count)); "
+        print("test accuracy \(percent(test.accuracy)) (\(errorCount(test.errors)) of \(test.count)); "
               + "training \(format(result.trainSeconds, 3)) s, \(thousands(result.samplesPerSecond)) samples/s; "
               + "\(engine.threadCount) thread(s)")
         print("engine: \(engine.details)")
@@ -154,6 +154,7 @@ func format(_ value: Double, _ decimals: Int) -> String { String(format: "%.\(de
 func lossString(_ loss: Double) -> String {
     loss >= 1e-3 || loss == 0 ? String(format: "%.5f", loss) : String(format: "%.2e", loss)
 }
+func errorCount(_ count: Int) -> String { count == 1 ? "1 error" : "\(count) errors" }
 func percent(_ fraction: Double) -> String { String(format: "%.2f%%", fraction * 100) }
 func thousands(_ value: Double) -> String { String(format: "%.1fk", value / 1000) }
 func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }

@@ -109,20 +109,9 @@ final class ModelFileTests: XCTestCase {
     /// y = x·Wᵀ + b as PyTorch computes them), and what it writes back `load` reads bit for bit. Skipped
     /// unless python3 can import safetensors and numpy.
     func testReferenceSafetensorsLibraryAgrees() throws {
-        let python = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":")
-            .map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let python else { throw XCTSkip("python3 not found") }
+        guard let python = findPython3() else { throw XCTSkip("python3 not found") }
         func run(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = ["-c", script] + arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, output)
+            try runPython(python, script, arguments)
         }
         guard try run("import safetensors.numpy, numpy", []).status == 0 else {
             throw XCTSkip("python3 cannot import safetensors and numpy (pip install safetensors numpy)")

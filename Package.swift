@@ -2,7 +2,7 @@
 import PackageDescription
 
 // The pure-Swift matrix kernels are compiled twice: once for the baseline CPU (SSE2 on x86_64, NEON on
-// arm64) and once, on x86_64 hosts, for x86-64-v3 (AVX2 + FMA). The engine picks the variant at run time
+// arm64) and once, on x86_64 hosts, with AVX2 + FMA enabled. The engine picks the variant at run time
 // from the CPU's features, so the default build runs everywhere and uses FMA where the CPU has it.
 // (Without the flag Swift emits no FMA: `addProduct` would become a library call, ~100x slower.)
 //
@@ -10,7 +10,9 @@ import PackageDescription
 // SIMD code runs 100–1000× slower, which would make `swift test` crawl through every pure-Swift product.
 let optimizedKernelSettings: [SwiftSetting] = [.unsafeFlags(["-O"])]
 #if arch(x86_64)
-let avx2Settings: [SwiftSetting] = optimizedKernelSettings + [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+// Only AVX2 and FMA — exactly what the run-time check looks for. (-march=x86-64-v3 would also allow
+// BMI1/2, LZCNT, MOVBE and F16C, which a VM may hide while still reporting AVX2 and FMA.)
+let avx2Settings: [SwiftSetting] = optimizedKernelSettings + [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"])]
 #else
 let avx2Settings: [SwiftSetting] = optimizedKernelSettings
 #endif

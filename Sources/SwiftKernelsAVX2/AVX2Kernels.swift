@@ -1,4 +1,4 @@
-// The kernels of SwiftKernels, inlined into this module, which Package.swift builds for x86-64-v3
+// The kernels of SwiftKernels, inlined into this module, which Package.swift builds with -mavx2 -mfma
 // (AVX2 + FMA) on x86_64 hosts. Call these only where the CPU has AVX2 and FMA (`CPUFeatures`): on
 // another CPU their instructions fault.
 import SwiftKernels

@@ -9,9 +9,9 @@ struct Bench: ParsableCommand {
             Each configuration trains from the same seed on the same data: one warm-up epoch, then \
             --repeats timed epochs (training steps only). Reports median and min samples/s, ms per step, \
             GFLOP/s (forward + backward, 450,944 FLOPs per sample), that rate as a share of a 2048³ SGEMM \
-            measured on the same engine and thread count, the final test accuracy, and the process's peak \
-            memory. Ratios (BLAS/Swift, 2 threads/1 thread) come from this run only. A ridge-regression \
-            row (LAPACKE_sposv) shows the best linear classifier. Use a release build: debug numbers are \
+            measured on the same engine and thread count, the final test accuracy, and the peak resident \
+            memory while the configuration ran (data set included). Ratios (BLAS/Swift, 2 threads/1 thread) come from this run only. A ridge-regression \
+            row (LAPACKE_sposv) shows what a plain linear classifier reaches. Use a release build: debug numbers are \
             meaningless.
             """)
 
@@ -56,7 +56,9 @@ struct Bench: ParsableCommand {
         let engineList = try parseList(engines, option: "--engines") { EngineKind(rawValue: $0) }
         let threadList = try parseList(threads ?? (ThreadPolicy.onlineCores > 1 ? "1,\(ThreadPolicy.onlineCores)" : "1"),
                                        option: "--threads") { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
-        let batchList = try parseList(batchSizes, option: "--batch-sizes") { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
+        let batchList = try parseList(batchSizes, option: "--batch-sizes") {
+            Int($0).flatMap { (1...TrainingConfiguration.maximumBatchSize).contains($0) ? $0 : nil }
+        }
         let cappedThreads = threadList.map { ThreadPolicy.resolve(requested: $0).threads }.uniqued()
         return modelList.flatMap { model in engineList.flatMap { engine in cappedThreads.flatMap { threads in
             batchList.map { BenchmarkConfiguration(model: model, engine: engine, threads: threads, batchSize: $0) }

@@ -103,7 +103,7 @@ struct BenchmarkReport {
 
     var tableLines: [String] {
         let headers = ["model", "engine", "thr", "batch", "median/s", "min/s", "ms/step", "GFLOP/s", "%peak",
-                       "test acc", "errors", "proc peak MiB"]
+                       "test acc", "errors", "peak MiB"]
         var rows = measurements.map { m -> [String] in
             let c = m.configuration
             return [c.model.rawValue, c.engine.rawValue, "\(c.threads)", "\(c.batchSize)",

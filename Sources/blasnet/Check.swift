@@ -117,7 +117,7 @@ struct Check: ParsableCommand {
         }
         proposed.engineAgreementTolerance = tolerance
         print("proposed engine agreement tolerance \(percent4(tolerance)) (was \(percent4(baselineFile.engineAgreementTolerance)))")
-        try proposed.encoded().write(to: URL(fileURLWithPath: output), options: .atomic)
+        try AtomicFile.write(proposed.encoded(), to: output)
         print("wrote \(output); review it, then copy it over \(baseline)")
     }
 }

@@ -33,6 +33,7 @@ struct Eval: ParsableCommand {
             do { _ = try MNISTDataset.parseClasses(classes) } catch { throw ValidationError("--classes: \(error)") }
         }
         if modelPath.isEmpty { throw ValidationError("--model must not be empty") }
+        if let dataDir, dataDir.isEmpty { throw ValidationError("--data-dir must not be empty") }
     }
 
     func run() throws {
@@ -46,7 +47,7 @@ struct Eval: ParsableCommand {
         let threads = ThreadPolicy.resolve(requested: training?.threads ?? 1).threads
         let forwardEngine = makeEngine(engineKind, threads: threads)
         let evaluation = BlasNet.evaluate(model.network, on: test, engine: forwardEngine,
-                                          workspace: NetworkWorkspace(network: model.network, capacity: 512))
+                                          workspace: NetworkWorkspace(network: model.network, capacity: NetworkWorkspace.evaluationCapacity))
         let misclassified = evaluation.misclassified.map { test.sourceIndices[$0] }
         if json {
             struct Output: Encodable {

@@ -37,7 +37,7 @@ struct Predict: ParsableCommand {
         let training = TrainingMetadata(strings: model.metadata)
         let digits = training?.classes ?? (0, 1)
         let engine = makeEngine(training?.engine ?? model.kind.defaultEngine, threads: 1)
-        let workspace = NetworkWorkspace(network: model.network, capacity: 256)
+        let workspace = NetworkWorkspace(network: model.network, capacity: NetworkWorkspace.evaluationCapacity)
         var predictions: [Prediction] = []
         for path in inputs {
             let pixels = try DigitImageFile.read(at: path)

@@ -47,6 +47,8 @@ struct Report: ParsableCommand {
         let name: String
         let probabilities: [Float]
         let series: TrainingSeries
+        /// A model trained here, to be saved once everything has succeeded (with --save-models).
+        var save: (() throws -> Void)? = nil
     }
 
     func run() throws {
@@ -55,6 +57,12 @@ struct Report: ParsableCommand {
         Interrupt.install()
         let denseResult = try model(.dense, engine: .blas, file: dense, train: train, test: test)
         let sigmoidResult = try model(.sigmoid, engine: .swift, file: sigmoid, train: train, test: test)
+        if Interrupt.requested {
+            printError("blasnet: interrupted; no pictures or models written")
+            throw Interrupt.exitCode
+        }
+        try denseResult.save?()
+        try sigmoidResult.save?()
 
         let labels = test.labels.map { Int($0) }
         var mustShow: [Int] = []
@@ -85,8 +93,12 @@ struct Report: ParsableCommand {
                 throw ValidationError("--\(kind) \(file) holds a \(loaded.kind) model")
             }
             let metadata = TrainingMetadata(strings: loaded.metadata)
+            if let classes = metadata?.classes, classes != train.classes {
+                throw ValidationError("--\(kind) \(file) separates digits \(classes.0) and \(classes.1), "
+                                      + "but --classes is \(train.classes.0),\(train.classes.1)")
+            }
             let evaluation = BlasNet.evaluate(loaded.network, on: test, engine: engine,
-                                              workspace: NetworkWorkspace(network: loaded.network, capacity: 512))
+                                              workspace: NetworkWorkspace(network: loaded.network, capacity: NetworkWorkspace.evaluationCapacity))
             return ModelResult(name: name, probabilities: evaluation.probabilities,
                                series: TrainingSeries(name: name, losses: metadata?.epochLosses ?? [],
                                                       testAccuracies: metadata?.epochTestAccuracies ?? []))
@@ -98,16 +110,18 @@ struct Report: ParsableCommand {
         do {
             result = try trainer.train(on: train, test: test, shouldStop: { Interrupt.requested })
         } catch TrainingError.interrupted(let epoch, let step) {
-            printError("blasnet: interrupted at epoch \(epoch), step \(step); no pictures written")
+            printError("blasnet: interrupted at epoch \(epoch), step \(step); no pictures or models written")
             throw Interrupt.exitCode
         }
+        var modelResult = ModelResult(name: name, probabilities: result.test.probabilities,
+                                      series: TrainingSeries(name: name, losses: result.epochs.map(\.trainLoss),
+                                                             testAccuracies: result.epochs.map(\.testAccuracy)))
         if saveModels {
             let path = (out as NSString).appendingPathComponent("\(kind).safetensors")
             let metadata = TrainingMetadata(configuration: configuration, engine: engine, classes: train.classes, result: result)
-            try ModelFile.save(network: trainer.network, kind: kind, metadata: metadata.strings, to: path)
+            let network = trainer.network
+            modelResult.save = { try ModelFile.save(network: network, kind: kind, metadata: metadata.strings, to: path) }
         }
-        return ModelResult(name: name, probabilities: result.test.probabilities,
-                           series: TrainingSeries(name: name, losses: result.epochs.map(\.trainLoss),
-                                                  testAccuracies: result.epochs.map(\.testAccuracy)))
+        return modelResult
     }
 }

@@ -50,6 +50,10 @@ struct Train: ParsableCommand {
             printError("blasnet: \(error); nothing was saved")
             throw Interrupt.exitCode
         }
+        if Interrupt.requested {  // Ctrl-C after the last step, during the final evaluation
+            printError("blasnet: interrupted after training; nothing was saved")
+            throw Interrupt.exitCode
+        }
         if let save {
             let metadata = TrainingMetadata(configuration: configuration, engine: engine, classes: train.classes,
                                             result: result)

@@ -36,27 +36,41 @@ final class FaultTests: XCTestCase {
                        "nothing saved, no temporary file left")
     }
 
-    /// kill -9 at many points of a run that ends in `--save` over an existing good file: afterwards the
-    /// final name always holds a complete, loadable model (the old one or the new one), never a torn file.
-    func testKillDuringSaveNeverTearsTheFile() throws {
+    /// kill -9 inside a save over an existing good model: the save is held between writing its temporary
+    /// file and renaming it (a test-only pause), the process killed there; the final name must still hold
+    /// the old model, byte for byte. (The hidden temporary file is left behind: no code runs after kill -9.)
+    func testKillDuringSaveKeepsTheEarlierFile() throws {
         let dataDirectory = try realDataDirectory()
         let directory = try makeTemporaryDirectory(self)
         let model = directory.appendingPathComponent("m.safetensors").path
-        let started = Date()
         let first = try BlasnetProcess.run(["train", "--epochs", "1", "--batch-size", "512", "--data-dir", dataDirectory,
                                             "--save", model])
         XCTAssertEqual(first.status, 0, first.standardError)
-        // Kill points spread over a whole run, the last ones around the save at its end. (A kill inside the
-        // few milliseconds of the write itself is rare here; ModelFileTests fails the write deterministically.)
-        let duration = Date().timeIntervalSince(started)
-        for delay in stride(from: 0.1, through: 1.1, by: 0.1).map({ $0 * duration }) {
-            let (process, _, _) = try start(["train", "--epochs", "1", "--batch-size", "512", "--seed", "7",
-                                             "--data-dir", dataDirectory, "--save", model])
-            Thread.sleep(forTimeInterval: delay)
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            XCTAssertNoThrow(try ModelFile.load(model), "after kill -9 at \(delay) s the model must load")
+        let original = try Data(contentsOf: URL(fileURLWithPath: model))
+
+        guard let executable = BlasnetProcess.executable else { throw XCTSkip("blasnet executable not found") }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["train", "--epochs", "1", "--batch-size", "512", "--seed", "7", "--data-dir", dataDirectory,
+                             "--save", model]
+        process.environment = ProcessInfo.processInfo.environment.merging(["BLASNET_TEST_PAUSE_BEFORE_RENAME": "30"]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until the complete temporary file exists, i.e. the save is paused before its rename.
+        var temporary: [String] = []
+        let deadline = Date().addingTimeInterval(60)
+        while temporary.isEmpty && Date() < deadline && process.isRunning {
+            Thread.sleep(forTimeInterval: 0.05)
+            temporary = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp-") }
         }
+        XCTAssertEqual(temporary.count, 1, "the save never reached its rename")
+        Thread.sleep(forTimeInterval: 0.2)  // let write + fsync finish: the file is complete before the pause
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), original, "the earlier model is intact")
+        XCTAssertNoThrow(try ModelFile.load(model))
     }
 
     /// A full disk: /dev/full accepts the open and fails every write with ENOSPC, even for root. Saving

@@ -150,4 +150,27 @@ final class IDXReaderTests: XCTestCase {
             guard case .unreadable? = error as? IDXError else { return XCTFail("got \(error)") }
         }
     }
+
+    /// Inputs that are slices of a larger buffer (startIndex ≠ 0) parse like whole files.
+    func testSlicedInputParsesLikeAWholeFile() throws {
+        let file = idxBytes(magic: 2051, dimensions: [1, 28, 28], payload: (0..<784).map { UInt8($0 % 256) })
+        let slice = (Data([9, 9, 9]) + file).dropFirst(3)
+        XCTAssertEqual(try IDXReader.parseImages(slice, path: "s").pixels, try IDXReader.parseImages(file, path: "f").pixels)
+        XCTAssertEqual(try IDXReader.parseImages(slice, path: "s").pixels.count, 784)
+    }
+
+    /// A symbolic link to a data file is read like the file (the link's target type counts).
+    func testSymbolicLinksAreFollowed() throws {
+        let directory = try makeTemporaryDirectory(self)
+        let target = directory.appendingPathComponent("labels").path
+        try idxBytes(magic: 2049, dimensions: [2], payload: [0, 1]).write(to: URL(fileURLWithPath: target))
+        let link = directory.appendingPathComponent("link").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        XCTAssertEqual(try IDXReader.readLabels(at: link), [0, 1])
+        let dangling = directory.appendingPathComponent("dangling").path
+        try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: directory.appendingPathComponent("none").path)
+        XCTAssertThrowsError(try IDXReader.readLabels(at: dangling)) { error in
+            XCTAssertEqual(error as? IDXError, .missing(path: dangling))
+        }
+    }
 }

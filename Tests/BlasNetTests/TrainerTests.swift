@@ -105,4 +105,24 @@ final class TrainerTests: XCTestCase {
         let result = try trainer.train(on: train, test: test)
         XCTAssertGreaterThanOrEqual(result.test.accuracy, 0.995, "\(result.test.errors) errors of \(test.count)")
     }
+
+    /// The Swift engine splits C by rows or columns, never the depth, so its numbers do not depend on the
+    /// thread count: 1 and 2 threads train bit-identical weights.
+    func testSwiftEngineGivesTheSameWeightsOnOneAndTwoThreads() throws {
+        let data = syntheticData(count: 64, seed: 6)
+        let (one, _) = try train(.dense, engine: SwiftEngine(threads: 1), data: data, batchSize: 32)
+        let (two, _) = try train(.dense, engine: SwiftEngine(threads: 2), data: data, batchSize: 32)
+        XCTAssertEqual(one.network.parameters.array, two.network.parameters.array)
+    }
+
+    func testFlopsPerSampleOfTheRealModel() {
+        // forward 2·(784·128 + 128·64 + 64·1) = 217,216; backward the same for dW plus 2·(128·64 + 64·1) for dX.
+        XCTAssertEqual(Network(kind: .dense).flopsPerSample, 217_216 + 217_216 + 16_512)
+    }
+
+    func testBatchSizeBeyondTheLimitIsRejected() {
+        XCTAssertThrowsError(try Trainer(configuration: TrainingConfiguration(batchSize: TrainingConfiguration.maximumBatchSize + 1),
+                                         engine: OpenBLASEngine(threads: 1)))
+        XCTAssertNoThrow(try Trainer(configuration: TrainingConfiguration(batchSize: 1), engine: OpenBLASEngine(threads: 1)))
+    }
 }

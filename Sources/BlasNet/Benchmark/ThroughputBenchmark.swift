@@ -29,7 +29,8 @@ public struct BenchmarkMeasurement: Sendable {
     public let testAccuracy: Double
     public let testErrors: Int
     public let testCount: Int
-    /// Peak resident memory of the process after this configuration (VmHWM), MiB.
+    /// Peak resident memory of the process while this configuration ran (VmHWM, reset before it), MiB:
+    /// the data set plus this configuration's buffers.
     public let peakResidentMiB: Double
 }
 
@@ -38,13 +39,14 @@ public enum ThroughputBenchmark {
     /// accuracy is the network's after all of them.
     public static func measure(_ configuration: BenchmarkConfiguration, train: LabeledImages, test: LabeledImages,
                                repeats: Int, seed: UInt64 = TrainingConfiguration.defaultSeed) throws -> BenchmarkMeasurement {
+        ProcessMemory.resetPeak()
         let engine = makeEngine(configuration.engine, threads: configuration.threads)
         let trainer = try Trainer(configuration: TrainingConfiguration(
             model: configuration.model, epochs: 1 + repeats, batchSize: configuration.batchSize, seed: seed),
             engine: engine)
         let result = try trainer.train(on: train, test: test)
         let rates = result.epochs.dropFirst().map(\.samplesPerSecond)
-        let median = rates.sorted()[rates.count / 2]
+        let median = medianOf(Array(rates))
         let stepsPerEpoch = Double((train.count + configuration.batchSize - 1) / configuration.batchSize)
         return BenchmarkMeasurement(
             configuration: configuration, epochRates: Array(rates),
@@ -71,7 +73,15 @@ public enum ThroughputBenchmark {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             if run > 0 { rates.append(2 * Double(size * size) * Double(size) / seconds / 1e9) }
         }
-        return rates.sorted()[rates.count / 2]
+        return medianOf(rates)
+    }
+
+    /// The middle value, or the mean of the two middle values for an even count.
+    static func medianOf(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 }
 
@@ -87,6 +97,13 @@ extension Network {
 
 /// The process's memory, from /proc/self/status (Linux); 0 elsewhere.
 public enum ProcessMemory {
+    /// Resets the peak (VmHWM) to the current resident size: Linux's `echo 5 > /proc/self/clear_refs`.
+    public static func resetPeak() {
+        guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return }
+        try? handle.write(contentsOf: Data("5".utf8))
+        try? handle.close()
+    }
+
     public static var peakResidentMiB: Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
         for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {

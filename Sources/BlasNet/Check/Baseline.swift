@@ -43,7 +43,11 @@ public struct Baseline: Codable, Sendable {
             guard names.insert(configuration.name).inserted else {
                 throw BaselineError.malformed(path: path, reason: "configuration '\(configuration.name)' appears twice")
             }
-            do { _ = try configuration.trainingConfiguration() } catch {
+            do {
+                // The trainer's own checks: epochs ≥ 1, batch size in range, a positive finite learning rate.
+                let training = try configuration.trainingConfiguration()
+                _ = try Trainer(configuration: training, engine: OpenBLASEngine(threads: 1))
+            } catch {
                 throw BaselineError.malformed(path: path, reason: "configuration '\(configuration.name)': \(error)")
             }
             guard configuration.threads >= 1, (0...1).contains(configuration.floorAccuracy) else {

@@ -41,7 +41,7 @@ public enum IDXReader {
     public static func readLabels(at path: String) throws -> [UInt8] {
         let data = try readFile(path)
         let (dimensions, headerLength) = try parseHeader(data, path: path, magic: labelMagic)
-        return Array(data[headerLength...].prefix(dimensions[0]))
+        return Array(data[(data.startIndex + headerLength)...].prefix(dimensions[0]))
     }
 
     /// Images: `count` images of rows×columns bytes, row-major.
@@ -52,7 +52,7 @@ public enum IDXReader {
     /// Images from the bytes of an IDX image file (`path` only names it in errors).
     public static func parseImages(_ data: Data, path: String) throws -> (pixels: [UInt8], count: Int, rows: Int, columns: Int) {
         let (dimensions, headerLength) = try parseHeader(data, path: path, magic: imageMagic)
-        return (Array(data[headerLength...]), dimensions[0], dimensions[1], dimensions[2])
+        return (Array(data[(data.startIndex + headerLength)...]), dimensions[0], dimensions[1], dimensions[2])
     }
 
     /// Validates the header of `data` against `magic` and the total length; returns the sizes and the

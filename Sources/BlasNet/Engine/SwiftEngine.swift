@@ -4,7 +4,7 @@ import SwiftKernelsAVX2
 
 /// GEMM in pure Swift (SwiftKernels): packed panels, a 6×16 SIMD16 register-blocked micro-kernel, and
 /// `threadCount` threads splitting C. On x86_64 CPUs with AVX2 + FMA it runs the copy of the kernel
-/// compiled for x86-64-v3; elsewhere the portable copy.
+/// compiled with AVX2 + FMA; elsewhere the portable copy.
 public final class SwiftEngine: ComputeEngine {
     public let kind = EngineKind.swift
     public let threadCount: Int
@@ -17,12 +17,11 @@ public final class SwiftEngine: ComputeEngine {
     public init(threads: Int, forcePortableKernel: Bool = false) {
         threadCount = max(1, threads)
         workspaces = (0..<threadCount).map { _ in GemmWorkspace() }
-        let portableRequested = forcePortableKernel || ProcessInfo.processInfo.environment["BLASNET_PORTABLE_KERNEL"] == "1"
-        usesAVX2FMA = !portableRequested && CPUFeatures.current.hasAVX2FMA
+        usesAVX2FMA = !forcePortableKernel && CPUFeatures.useAVX2FMAKernels
     }
 
     public var details: String {
-        "pure Swift GEMM, \(usesAVX2FMA ? "AVX2+FMA kernel (x86-64-v3)" : "portable kernel (no FMA)")"
+        "pure Swift GEMM, \(usesAVX2FMA ? "AVX2+FMA kernel" : "portable kernel (no FMA)")"
     }
 
     public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -43,6 +42,11 @@ public final class SwiftEngine: ComputeEngine {
 public struct CPUFeatures: Sendable {
     public let modelName: String
     public let hasAVX2FMA: Bool
+
+    /// Whether the AVX2 + FMA builds of the Swift kernels (GEMM and Adam) run: the CPU has both and
+    /// `BLASNET_PORTABLE_KERNEL=1` does not ask for the portable build.
+    public static let useAVX2FMAKernels: Bool =
+        current.hasAVX2FMA && ProcessInfo.processInfo.environment["BLASNET_PORTABLE_KERNEL"] != "1"
 
     public static let current: CPUFeatures = {
         #if arch(x86_64) && os(Linux)

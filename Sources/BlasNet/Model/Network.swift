@@ -66,7 +66,8 @@ public final class Network {
     }
 
     /// Forward, loss and backward for one batch. *Adds* ∂(mean loss)/∂parameters to `workspace.gradients`
-    /// (zero them before, as `AdamOptimizer.update` does after each step) and returns the summed loss and the number of correct predictions (logit > 0 ⇔ class 1).
+    /// (zero them before, as `AdamOptimizer.update` does after each step) and returns the summed loss and
+    /// the number of correct predictions (σ(logit) > 0.5 ⇔ class 1).
     @discardableResult
     public func computeGradients(input: UnsafePointer<Float>, labels: UnsafePointer<Float>, batch: Int,
                                  workspace: NetworkWorkspace, engine: ComputeEngine) -> BatchStatistics {
@@ -77,15 +78,17 @@ public final class Network {
         var lossSum: Double = 0
         var correct = 0
         let scale = 1 / Float(batch)
-        // dL/dz = (σ(z) − y) / batch for the mean binary cross-entropy.
+        // dL/dz = (σ(z) − y) / batch for the mean binary cross-entropy. The prediction is class 1 when
+        // σ(z) > 0.5, the rule every command uses.
         for i in 0..<batch {
             let z = logits[i], y = labels[i]
+            let probability = stableSigmoid(z)
             lossSum += Double(binaryCrossEntropy(logit: z, label: y))
-            if (z > 0) == (y > 0.5) { correct += 1 }
-            outputDelta[i] = (stableSigmoid(z) - y) * scale
+            if (probability > 0.5) == (y > 0.5) { correct += 1 }
+            outputDelta[i] = (probability - y) * scale
         }
         backward(input: input, batch: batch, workspace: workspace, engine: engine)
-        return BatchStatistics(lossSum: lossSum, correct: correct, count: batch)
+        return BatchStatistics(lossSum: lossSum, correct: correct)
     }
 
     /// Backward pass from `workspace.deltas.last` (∂L/∂logits), after `forward` on the same input;
@@ -124,11 +127,14 @@ public final class Network {
 public struct BatchStatistics: Sendable {
     public var lossSum: Double
     public var correct: Int
-    public var count: Int
 }
 
 /// Every buffer one batch needs, sized for up to `capacity` rows and allocated once.
 public final class NetworkWorkspace {
+    /// Rows per forward pass when evaluating. Every command uses this one value, so a saved model
+    /// evaluates exactly as it did at the end of training.
+    public static let evaluationCapacity = 512
+
     public let capacity: Int
     /// Per layer: activations [capacity, out] (the last layer's are logits).
     public let outputs: [FloatBuffer]

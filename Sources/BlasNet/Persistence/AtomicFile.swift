@@ -141,6 +141,7 @@ public enum AtomicFile {
         guard fsync(descriptor) == 0 else { throw AtomicFileError.syncFailed(path: path, reason: describe(errno)) }
         descriptorOpen = false
         guard close(descriptor) == 0 else { throw AtomicFileError.writeFailed(path: path, reason: describe(errno)) }
+        pauseBeforeRenameForTests()
         guard rename(temporaryPath, path) == 0 else {
             throw AtomicFileError.renameFailed(path: path, reason: describe(errno))
         }
@@ -156,4 +157,12 @@ public enum AtomicFile {
     private static func describe(_ code: Int32) -> String {
         String(cString: strerror(code)) + " (errno \(code))"
     }
+}
+
+/// Test hook: with `BLASNET_TEST_PAUSE_BEFORE_RENAME=SECONDS` a save waits that long between writing its
+/// temporary file and renaming it, so a test can kill the process inside the save. Never set otherwise.
+private func pauseBeforeRenameForTests() {
+    guard let text = ProcessInfo.processInfo.environment["BLASNET_TEST_PAUSE_BEFORE_RENAME"],
+          let seconds = Double(text), seconds > 0, seconds <= 60 else { return }
+    Thread.sleep(forTimeInterval: seconds)
 }

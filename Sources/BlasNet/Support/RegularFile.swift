@@ -9,13 +9,15 @@ enum RegularFileProblem: Error {
 
 /// The bytes of the regular file at `path`: never a directory, FIFO or device (reading those could
 /// block forever or never end).
+/// Symbolic links are followed (stat, not lstat): a link to a regular file is read.
 func readRegularFile(_ path: String) -> Result<Data, RegularFileProblem> {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return .failure(.missing) }
-    guard !isDirectory.boolValue,
-          let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType,
-          type == .typeRegular
-    else { return .failure(.notARegularFile) }
+    var status = stat()
+    guard stat(path, &status) == 0 else {
+        let code = errno
+        return code == ENOENT || code == ENOTDIR ? .failure(.missing)
+            : .failure(.unreadable(reason: String(cString: strerror(code))))
+    }
+    guard status.st_mode & S_IFMT == S_IFREG else { return .failure(.notARegularFile) }
     do {
         return .success(try Data(contentsOf: URL(fileURLWithPath: path)))
     } catch {

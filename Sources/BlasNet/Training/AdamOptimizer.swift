@@ -33,7 +33,7 @@ public final class AdamOptimizer {
         let t = Double(step)
         let correctedRate = Float(Double(learningRate) * (1 - pow(Double(beta2), t)).squareRoot()
                                   / (1 - pow(Double(beta1), t)))
-        let update = CPUFeatures.current.hasAVX2FMA ? adamUpdateAVX2 : adamUpdateBaseline
+        let update = CPUFeatures.useAVX2FMAKernels ? adamUpdateAVX2 : adamUpdateBaseline
         update(parameters.pointer, gradients.pointer, firstMoment.pointer, secondMoment.pointer, parameters.count, correctedRate,
                beta1, beta2, epsilon)
     }

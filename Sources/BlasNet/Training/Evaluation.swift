@@ -34,7 +34,7 @@ public func evaluate(_ network: Network, on data: LabeledImages, engine: Compute
                 let z = logits[row]
                 probabilities[index] = stableSigmoid(z)
                 lossSum += Double(binaryCrossEntropy(logit: z, label: label))
-                let actual = label > 0.5 ? 1 : 0, predicted = z > 0 ? 1 : 0
+                let actual = label > 0.5 ? 1 : 0, predicted = probabilities[index] > 0.5 ? 1 : 0
                 confusion[actual][predicted] += 1
                 if actual != predicted { misclassified.append(index) }
             }

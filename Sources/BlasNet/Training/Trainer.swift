@@ -9,6 +9,9 @@ public struct TrainingConfiguration: Sendable {
     public var seed: UInt64
 
     public static let defaultSeed: UInt64 = 42
+    /// Largest accepted batch: more than the 12,665 training images of 0 vs 1, and small enough that
+    /// the per-batch buffers (~0.8 KiB of activations per row) stay well inside memory.
+    public static let maximumBatchSize = 65_536
 
     public init(model: ModelKind = .dense, epochs: Int = 10, batchSize: Int = 32, learningRate: Float = 1e-3,
                 seed: UInt64 = TrainingConfiguration.defaultSeed) {
@@ -86,22 +89,24 @@ public final class Trainer {
     /// learning rate can keep the loss finite yet astronomically large, e.g. 1e20 at --learning-rate 1e6.)
     public static let divergedLoss: Double = 1000
 
-    public init(configuration: TrainingConfiguration, engine: ComputeEngine,
-                network: Network? = nil) throws {
+    public init(configuration: TrainingConfiguration, engine: ComputeEngine) throws {
         guard configuration.epochs > 0 else { throw TrainingError.invalidConfiguration("epochs must be at least 1") }
-        guard configuration.batchSize > 0 else { throw TrainingError.invalidConfiguration("batch size must be at least 1") }
+        guard (1...TrainingConfiguration.maximumBatchSize).contains(configuration.batchSize) else {
+            throw TrainingError.invalidConfiguration(
+                "batch size must be within 1…\(TrainingConfiguration.maximumBatchSize) (got \(configuration.batchSize))")
+        }
         guard configuration.learningRate > 0, configuration.learningRate.isFinite else {
             throw TrainingError.invalidConfiguration("learning rate must be a positive number")
         }
         self.configuration = configuration
         self.engine = engine
         generator = SeededGenerator(seed: configuration.seed)
-        let network = network ?? Network(kind: configuration.model)
+        let network = Network(kind: configuration.model)
         network.initializeGlorotUniform(using: &generator)
         self.network = network
         optimizer = AdamOptimizer(parameterCount: network.parameterCount, learningRate: configuration.learningRate)
         workspace = NetworkWorkspace(network: network, capacity: configuration.batchSize)
-        evaluationWorkspace = NetworkWorkspace(network: network, capacity: 512)
+        evaluationWorkspace = NetworkWorkspace(network: network, capacity: NetworkWorkspace.evaluationCapacity)
         batchInput = FloatBuffer(count: configuration.batchSize * network.inputSize)
         batchLabels = FloatBuffer(count: configuration.batchSize)
     }
@@ -125,6 +130,7 @@ public final class Trainer {
         var order = Array(0..<train.count)
         var reports: [EpochReport] = []
         var totalSeconds = 0.0
+        var lastEvaluation: Evaluation?  // the final weights' test result: the last epoch's evaluation
         for epoch in 1...configuration.epochs {
             let statistics = try runEpoch(epoch, order: &order, data: train, onStep: onStep, shouldStop: shouldStop)
             totalSeconds += statistics.seconds
@@ -136,25 +142,28 @@ public final class Trainer {
                 testAccuracy: evaluation.accuracy, testErrors: evaluation.errors,
                 seconds: statistics.seconds, samplesPerSecond: Double(train.count) / statistics.seconds)
             reports.append(report)
+            lastEvaluation = evaluation
             onEpoch?(report)
         }
-        let test = evaluate(on: test)
-        return TrainingResult(epochs: reports, test: test, trainSeconds: totalSeconds,
+        guard let lastEvaluation else { throw TrainingError.invalidConfiguration("epochs must be at least 1") }
+        return TrainingResult(epochs: reports, test: lastEvaluation, trainSeconds: totalSeconds,
                               samplesPerSecond: Double(train.count * configuration.epochs) / totalSeconds,
                               finalLoss: reports.last?.trainLoss ?? .nan)
     }
 
-    /// One epoch of steps; returns summed loss, correct predictions and the seconds the steps took.
+    /// One epoch: the shuffle and the steps. Returns summed loss, correct predictions and the seconds they
+    /// took, not counting the `onStep` callback (a terminal's progress bar is not training).
     private func runEpoch(_ epoch: Int, order: inout [Int], data: LabeledImages,
                           onStep: ((StepProgress) -> Void)?, shouldStop: () -> Bool) throws
         -> (lossSum: Double, correct: Int, seconds: Double) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        var callbackNanoseconds: UInt64 = 0
         generator.shuffle(&order)
         let batchSize = configuration.batchSize
         let steps = (data.count + batchSize - 1) / batchSize
         let width = network.inputSize
         var lossSum: Double = 0
         var correct = 0
-        let started = DispatchTime.now().uptimeNanoseconds
         try data.images.withUnsafeBufferPointer { images in
             try data.labels.withUnsafeBufferPointer { labels in
                 for step in 0..<steps {
@@ -173,13 +182,17 @@ public final class Trainer {
                     optimizer.update(parameters: network.parameters, gradients: workspace.gradients)
                     lossSum += batch.lossSum
                     correct += batch.correct
-                    onStep?(StepProgress(epoch: epoch, step: step + 1, stepsPerEpoch: steps,
-                                         runningLoss: lossSum / Double(start + rows)))
+                    if let onStep {
+                        let callbackStarted = DispatchTime.now().uptimeNanoseconds
+                        onStep(StepProgress(epoch: epoch, step: step + 1, stepsPerEpoch: steps,
+                                            runningLoss: lossSum / Double(start + rows)))
+                        callbackNanoseconds += DispatchTime.now().uptimeNanoseconds - callbackStarted
+                    }
                     if shouldStop() { throw TrainingError.interrupted(epoch: epoch, step: step + 1) }
                 }
             }
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started - callbackNanoseconds) / 1e9
         return (lossSum, correct, seconds)
     }
 }

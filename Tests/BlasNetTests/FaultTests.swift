@@ -5,11 +5,12 @@ import XCTest
 /// Faults a user can cause: Ctrl-C mid-training, kill -9 mid-save, a full disk, two runs at once.
 final class FaultTests: XCTestCase {
     /// Starts blasnet with `arguments` and returns the running process and its pipes.
-    private func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+    private func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         guard let executable = BlasnetProcess.executable else { throw XCTSkip("blasnet executable not found") }
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe(), error = Pipe()
         process.standardOutput = output
         process.standardError = error
@@ -48,15 +49,9 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(first.status, 0, first.standardError)
         let original = try Data(contentsOf: URL(fileURLWithPath: model))
 
-        guard let executable = BlasnetProcess.executable else { throw XCTSkip("blasnet executable not found") }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["train", "--epochs", "1", "--batch-size", "512", "--seed", "7", "--data-dir", dataDirectory,
-                             "--save", model]
-        process.environment = ProcessInfo.processInfo.environment.merging(["BLASNET_TEST_PAUSE_BEFORE_RENAME": "30"]) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, _, _) = try start(["train", "--epochs", "1", "--batch-size", "512", "--seed", "7",
+                                         "--data-dir", dataDirectory, "--save", model],
+                                        environment: ["BLASNET_TEST_PAUSE_BEFORE_RENAME": "30"])
         // Wait until the complete temporary file exists, i.e. the save is paused before its rename.
         var temporary: [String] = []
         let deadline = Date().addingTimeInterval(60)

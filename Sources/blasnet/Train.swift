@@ -36,7 +36,7 @@ struct Train: ParsableCommand {
         if !json {
             print("blasnet train: \(configuration.model) model on \(engine.kind), \(engine.threadCount) thread(s); "
                   + "digits \(train.classes.0) vs \(train.classes.1): \(train.count) train, \(test.count) test; "
-                  + "batch \(configuration.batchSize), \(configuration.epochs) epochs, lr \(configuration.learningRate), "
+                  + "batch \(configuration.batchSize), \(configuration.epochs) epoch\(configuration.epochs == 1 ? "" : "s"), lr \(configuration.learningRate), "
                   + "seed \(configuration.seed)")
         }
         Interrupt.install()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compare blasnet's dense model with the NumPy and PyTorch references on this machine.
+# Compare blasnet's dense model with the NumPy, PyTorch and JAX references on this machine.
 # Run with --help for usage.
 set -euo pipefail
 
@@ -18,6 +18,7 @@ Trains the dense model (784-128-64-1, Adam, MNIST 0 vs 1) with
   blasnet   \$BLASNET_BIN train --json --model dense --engine blas
   numpy     scripts/reference/numpy_dense.py --json
   pytorch   scripts/reference/pytorch_dense.py --json
+  jax       scripts/reference/jax_dense.py --json
 for every batch size x thread count, R times each (the repeats are interleaved
 across tools and configurations), and prints one table: the median samples/s
 over the repeats, the test accuracy, and blasnet's median divided by the tool's
@@ -29,7 +30,7 @@ Options:
   --threads LIST      comma-separated thread counts (default: 1,2)
   --epochs N          epochs per run (default: 3)
   --repeats R         runs per configuration; the median is reported (default: 3)
-  --tools LIST        any of blasnet,numpy,pytorch (default: all three)
+  --tools LIST        any of blasnet,numpy,pytorch,jax (default: all four)
   --data-dir DIR      MNIST directory passed to every tool
                       (default: each tool's own: \$BLASNET_DATA_DIR, else data/mnist)
   --build             run 'swift build -c release' in the repository first even
@@ -57,7 +58,7 @@ BATCH_SIZES=32,256
 THREADS=1,2
 EPOCHS=3
 REPEATS=3
-TOOLS=blasnet,numpy,pytorch
+TOOLS=blasnet,numpy,pytorch,jax
 DATA_DIR=
 FORCE_BUILD=0
 
@@ -95,7 +96,7 @@ IFS=, read -r -a THREAD_LIST <<<"$THREADS"
 IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
 [[ ${#TOOL_LIST[@]} -gt 0 ]] || die "--tools must name at least one tool"
 for tool in "${TOOL_LIST[@]}"; do
-    case $tool in blasnet|numpy|pytorch) ;; *) die "unknown tool '$tool' in --tools (blasnet, numpy, pytorch)" ;; esac
+    case $tool in blasnet|numpy|pytorch|jax) ;; *) die "unknown tool '$tool' in --tools (blasnet, numpy, pytorch, jax)" ;; esac
 done
 if [[ -n $DATA_DIR && ! -d $DATA_DIR ]]; then
     die "MNIST directory $DATA_DIR does not exist; fetch it with scripts/fetch-mnist.sh $DATA_DIR"
@@ -137,6 +138,13 @@ if has_tool pytorch; then
         echo "pytorch: not installed: pip install torch --index-url https://download.pytorch.org/whl/cpu (CPU-only) or pip install torch" >&2
     fi
 fi
+if has_tool jax; then
+    if "$PYTHON" -c 'import numpy, jax' >/dev/null 2>&1; then
+        ACTIVE+=(jax)
+    else
+        echo "jax: not installed: pip install jax" >&2
+    fi
+fi
 [[ ${#ACTIVE[@]} -gt 0 ]] || die "no tool to run"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/compare-frameworks.XXXXXX")
@@ -154,6 +162,7 @@ run_tool() { # TOOL THREADS BATCH -> JSON object on stdout
         blasnet) "$BLASNET_BIN" train --model dense --engine blas "${common[@]}" ;;
         numpy) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/numpy_dense.py" "${common[@]}" ;;
         pytorch) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/pytorch_dense.py" "${common[@]}" ;;
+        jax) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/jax_dense.py" "${common[@]}" ;;
     esac
 }
 
@@ -205,7 +214,7 @@ path, epochs, repeats, coretype, l2 = sys.argv[1:]
 runs = [json.loads(l) for l in open(path) if l.strip()]
 if not runs:
     sys.exit("no successful run")
-order = {"blasnet": 0, "numpy": 1, "pytorch": 2}
+order = {"blasnet": 0, "numpy": 1, "pytorch": 2, "jax": 3}
 groups = {}
 for run in runs:
     groups.setdefault((run["threads"], run["batch"], run["tool"]), []).append(run["result"])

@@ -307,3 +307,36 @@ def print_summary(result, threads):
           f"({result['test_errors']} errors of {result['test_count']}); "
           f"training {result['train_seconds']:.3f} s, {result['samples_per_second'] / 1000:.1f}k samples/s; "
           f"{threads} thread(s)")
+
+
+def training_result(*, test_errors, test_count, train_seconds, samples_per_epoch, epochs, epoch_losses,
+                    epoch_test_accuracies):
+    """The result dictionary every reference's train() returns."""
+    return {
+        "test_accuracy": 1 - test_errors / test_count,
+        "test_errors": test_errors,
+        "test_count": test_count,
+        "train_seconds": train_seconds,
+        "samples_per_second": samples_per_epoch * epochs / train_seconds,
+        "epoch_losses": epoch_losses,
+        "epoch_test_accuracies": epoch_test_accuracies,
+    }
+
+
+def run_and_report(prog, *, engine, framework_version, engine_details, threads, args, train_count,
+                   test_count, run):
+    """Prints the header (text mode), calls run(on_epoch) -> result, then prints JSON or the summary."""
+    if args.json:
+        def on_epoch(*_):
+            pass
+    else:
+        print_header(prog, engine_details, threads, args, train_count, test_count)
+        on_epoch = print_epoch
+    result = run(on_epoch)
+    if args.json:
+        print_json(summary_object(
+            engine=engine, framework_version=framework_version, engine_details=engine_details,
+            threads=threads, args=args, classes=args.classes, train_count=train_count, result=result))
+    else:
+        print_summary(result, threads)
+

@@ -119,15 +119,9 @@ def train(jax, jnp, np, params, rng, x_train, y_train, x_test, y_test, args, on_
         epoch_test_accuracies.append(test_accuracy)
         on_epoch(epoch, args.epochs, loss_sum / n, correct / n, test_accuracy, seconds, n)
     errors = int(count_errors(params, x_test_d, y_test_d))
-    return {
-        "test_accuracy": 1 - errors / len(y_test),
-        "test_errors": errors,
-        "test_count": len(y_test),
-        "train_seconds": train_seconds,
-        "samples_per_second": n * args.epochs / train_seconds,
-        "epoch_losses": epoch_losses,
-        "epoch_test_accuracies": epoch_test_accuracies,
-    }
+    return common.training_result(
+        test_errors=errors, test_count=len(y_test), train_seconds=train_seconds, samples_per_epoch=n,
+        epochs=args.epochs, epoch_losses=epoch_losses, epoch_test_accuracies=epoch_test_accuracies)
 
 
 def describe_jax(jax, xla_flags, pjrt_nproc):
@@ -171,22 +165,10 @@ def main():
     details = describe_jax(jax, xla_flags, pjrt_nproc)
     threads = args.threads
 
-    if args.json:
-        def on_epoch(*_):
-            pass
-    else:
-        common.print_header(PROG, details, threads, args, len(y_train), len(y_test))
-        on_epoch = common.print_epoch
-
-    result = train(jax, jnp, np, params, rng, x_train, y_train, x_test, y_test, args, on_epoch)
-
-    if args.json:
-        common.print_json(common.summary_object(
-            engine="jax", framework_version=jax.__version__, engine_details=details,
-            threads=threads, args=args, classes=args.classes, train_count=len(y_train), result=result))
-    else:
-        common.print_summary(result, threads)
-
+    common.run_and_report(
+        PROG, engine="jax", framework_version=jax.__version__, engine_details=details, threads=threads, args=args,
+        train_count=len(y_train), test_count=len(y_test),
+        run=lambda on_epoch: train(jax, jnp, np, params, rng, x_train, y_train, x_test, y_test, args, on_epoch))
 
 if __name__ == "__main__":
     main()

@@ -132,15 +132,9 @@ def train(np, model, rng, x_train, y_train, x_test, y_test, args, on_epoch):
         epoch_test_accuracies.append(test_accuracy)
         on_epoch(epoch, args.epochs, loss_sum / n, correct / n, test_accuracy, seconds, n)
     errors = model.errors(x_test, y_test)
-    return {
-        "test_accuracy": 1 - errors / len(y_test),
-        "test_errors": errors,
-        "test_count": len(y_test),
-        "train_seconds": train_seconds,
-        "samples_per_second": n * args.epochs / train_seconds,
-        "epoch_losses": epoch_losses,
-        "epoch_test_accuracies": epoch_test_accuracies,
-    }
+    return common.training_result(
+        test_errors=errors, test_count=len(y_test), train_seconds=train_seconds, samples_per_epoch=n,
+        epochs=args.epochs, epoch_losses=epoch_losses, epoch_test_accuracies=epoch_test_accuracies)
 
 
 def describe_blas(np, requested_threads):
@@ -184,22 +178,10 @@ def main():
     model = DenseModel(np, common.init_dense_params(rng), args.learning_rate)
     details, threads = describe_blas(np, args.threads)
 
-    if args.json:
-        def on_epoch(*_):
-            pass
-    else:
-        common.print_header(PROG, details, threads, args, len(y_train), len(y_test))
-        on_epoch = common.print_epoch
-
-    result = train(np, model, rng, x_train, y_train, x_test, y_test, args, on_epoch)
-
-    if args.json:
-        common.print_json(common.summary_object(
-            engine="numpy", framework_version=np.__version__, engine_details=details, threads=threads,
-            args=args, classes=args.classes, train_count=len(y_train), result=result))
-    else:
-        common.print_summary(result, threads)
-
+    common.run_and_report(
+        PROG, engine="numpy", framework_version=np.__version__, engine_details=details, threads=threads, args=args,
+        train_count=len(y_train), test_count=len(y_test),
+        run=lambda on_epoch: train(np, model, rng, x_train, y_train, x_test, y_test, args, on_epoch))
 
 if __name__ == "__main__":
     main()

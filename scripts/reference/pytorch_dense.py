@@ -99,15 +99,9 @@ def train(torch, model, rng, x_train, y_train, x_test, y_test, args, on_epoch):
         epoch_test_accuracies.append(test_accuracy)
         on_epoch(epoch, args.epochs, loss_sum / n, correct / n, test_accuracy, seconds, n)
     wrong = errors(torch, model, x_test, y_test)
-    return {
-        "test_accuracy": 1 - wrong / len(y_test),
-        "test_errors": wrong,
-        "test_count": len(y_test),
-        "train_seconds": train_seconds,
-        "samples_per_second": n * args.epochs / train_seconds,
-        "epoch_losses": epoch_losses,
-        "epoch_test_accuracies": epoch_test_accuracies,
-    }
+    return common.training_result(
+        test_errors=wrong, test_count=len(y_test), train_seconds=train_seconds, samples_per_epoch=n,
+        epochs=args.epochs, epoch_losses=epoch_losses, epoch_test_accuracies=epoch_test_accuracies)
 
 
 def describe_torch(torch):
@@ -157,22 +151,10 @@ def main():
     details = describe_torch(torch)
     threads = torch.get_num_threads()
 
-    if args.json:
-        def on_epoch(*_):
-            pass
-    else:
-        common.print_header(PROG, details, threads, args, len(y_train), len(y_test))
-        on_epoch = common.print_epoch
-
-    result = train(torch, model, rng, x_train, y_train, x_test, y_test, args, on_epoch)
-
-    if args.json:
-        common.print_json(common.summary_object(
-            engine="pytorch", framework_version=torch.__version__, engine_details=details,
-            threads=threads, args=args, classes=args.classes, train_count=len(y_train), result=result))
-    else:
-        common.print_summary(result, threads)
-
+    common.run_and_report(
+        PROG, engine="pytorch", framework_version=torch.__version__, engine_details=details, threads=threads, args=args,
+        train_count=len(y_train), test_count=len(y_test),
+        run=lambda on_epoch: train(torch, model, rng, x_train, y_train, x_test, y_test, args, on_epoch))
 
 if __name__ == "__main__":
     main()

@@ -20,7 +20,9 @@ struct BlasnetProcess {
         let standardError: String
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// Starts blasnet with `arguments` (and extra `environment`); returns the running process and its
+    /// stdout and stderr pipes.
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         guard let executable else { throw XCTSkip("the blasnet executable was not found next to the test bundle") }
         let process = Process()
         process.executableURL = executable
@@ -30,6 +32,12 @@ struct BlasnetProcess {
         process.standardOutput = output
         process.standardError = error
         try process.run()
+        return (process, output, error)
+    }
+
+    /// Runs blasnet to completion.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let (process, output, error) = try start(arguments, environment: environment)
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

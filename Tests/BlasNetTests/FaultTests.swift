@@ -4,25 +4,11 @@ import XCTest
 
 /// Faults a user can cause: Ctrl-C mid-training, kill -9 mid-save, a full disk, two runs at once.
 final class FaultTests: XCTestCase {
-    /// Starts blasnet with `arguments` and returns the running process and its pipes.
-    private func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
-        guard let executable = BlasnetProcess.executable else { throw XCTSkip("blasnet executable not found") }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        return (process, output, error)
-    }
-
     func testInterruptStopsTrainingWithoutSaving() throws {
         let dataDirectory = try realDataDirectory()
         let directory = try makeTemporaryDirectory(self)
         let model = directory.appendingPathComponent("m.safetensors").path
-        let (process, output, error) = try start(["train", "--epochs", "500", "--data-dir", dataDirectory, "--save", model])
+        let (process, output, error) = try BlasnetProcess.start(["train", "--epochs", "500", "--data-dir", dataDirectory, "--save", model])
         // Wait for the first epoch line, so the signal lands inside the training loop.
         let firstLine = output.fileHandleForReading.availableData
         XCTAssertFalse(firstLine.isEmpty)
@@ -49,7 +35,7 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(first.status, 0, first.standardError)
         let original = try Data(contentsOf: URL(fileURLWithPath: model))
 
-        let (process, _, _) = try start(["train", "--epochs", "1", "--batch-size", "512", "--seed", "7",
+        let (process, _, _) = try BlasnetProcess.start(["train", "--epochs", "1", "--batch-size", "512", "--seed", "7",
                                          "--data-dir", dataDirectory, "--save", model],
                                         environment: ["BLASNET_TEST_PAUSE_BEFORE_RENAME": "30"])
         // Wait until the complete temporary file exists, i.e. the save is paused before its rename.
@@ -100,7 +86,7 @@ final class FaultTests: XCTestCase {
     func testTwoConcurrentTrainingsBothSucceed() throws {
         let dataDirectory = try realDataDirectory()
         let runs = try (0..<2).map { index in
-            try start(["train", "--epochs", "1", "--batch-size", "256", "--threads", "1", "--seed", "\(index + 1)",
+            try BlasnetProcess.start(["train", "--epochs", "1", "--batch-size", "256", "--threads", "1", "--seed", "\(index + 1)",
                        "--data-dir", dataDirectory, "--json"])
         }
         for (process, output, error) in runs {

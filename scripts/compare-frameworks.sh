@@ -11,8 +11,8 @@ PYTHON=${PYTHON:-python3}
 
 usage() {
     cat <<EOF
-Usage: scripts/$PROG [--batch-sizes LIST] [--threads LIST] [--epochs N] [--repeats R]
-                     [--tools LIST] [--data-dir DIR] [--build]
+Usage: scripts/$PROG [--batch-sizes LIST] [--threads LIST] [--epochs N] [--warmup-epochs W]
+                     [--repeats R] [--tools LIST] [--data-dir DIR] [--build]
 
 Trains the dense model (784-128-64-1, Adam, MNIST 0 vs 1) with
   blasnet   \$BLASNET_BIN train --json --model dense --engine blas
@@ -22,13 +22,17 @@ Trains the dense model (784-128-64-1, Adam, MNIST 0 vs 1) with
 for every batch size x thread count, R times each (the repeats are interleaved
 across tools and configurations), and prints one table: the median samples/s
 over the repeats, the test accuracy, and blasnet's median divided by the tool's
-(>1: blasnet is faster). A Python reference whose packages are not importable is
+(>1: blasnet is faster). A run's samples/s counts its epochs after the first W
+(warm-up, as in blasnet bench: it holds JAX's compilation and every tool's
+first-touch costs), from the per-epoch training seconds each tool reports. A Python reference whose packages are not importable is
 skipped with a one-line note.
 
 Options:
   --batch-sizes LIST  comma-separated batch sizes (default: 32,256)
   --threads LIST      comma-separated thread counts (default: 1,2)
-  --epochs N          epochs per run (default: 3)
+  --epochs N          epochs per run (default: 4)
+  --warmup-epochs W   leading epochs of each run left out of samples/s; 0 counts
+                      every epoch (default: 1; must be less than --epochs)
   --repeats R         runs per configuration; the median is reported (default: 3)
   --tools LIST        any of blasnet,numpy,pytorch,jax (default: all four)
   --data-dir DIR      MNIST directory passed to every tool
@@ -56,7 +60,8 @@ positive_list() { # NAME VALUE
 
 BATCH_SIZES=32,256
 THREADS=1,2
-EPOCHS=3
+EPOCHS=4
+WARMUP_EPOCHS=1
 REPEATS=3
 TOOLS=blasnet,numpy,pytorch,jax
 DATA_DIR=
@@ -65,12 +70,13 @@ FORCE_BUILD=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         -h|--help) usage; exit 0 ;;
-        --batch-sizes|--threads|--epochs|--repeats|--tools|--data-dir)
+        --batch-sizes|--threads|--epochs|--warmup-epochs|--repeats|--tools|--data-dir)
             [[ $# -ge 2 ]] || die "$1 needs a value"
             case $1 in
                 --batch-sizes) BATCH_SIZES=$2 ;;
                 --threads) THREADS=$2 ;;
                 --epochs) EPOCHS=$2 ;;
+                --warmup-epochs) WARMUP_EPOCHS=$2 ;;
                 --repeats) REPEATS=$2 ;;
                 --tools) TOOLS=$2 ;;
                 --data-dir) DATA_DIR=$2 ;;
@@ -79,6 +85,7 @@ while [[ $# -gt 0 ]]; do
         --batch-sizes=*) BATCH_SIZES=${1#*=}; shift ;;
         --threads=*) THREADS=${1#*=}; shift ;;
         --epochs=*) EPOCHS=${1#*=}; shift ;;
+        --warmup-epochs=*) WARMUP_EPOCHS=${1#*=}; shift ;;
         --repeats=*) REPEATS=${1#*=}; shift ;;
         --tools=*) TOOLS=${1#*=}; shift ;;
         --data-dir=*) DATA_DIR=${1#*=}; shift ;;
@@ -90,6 +97,8 @@ done
 positive_list --batch-sizes "$BATCH_SIZES"
 positive_list --threads "$THREADS"
 [[ $EPOCHS =~ ^[1-9][0-9]*$ ]] || die "--epochs must be a positive integer (got '$EPOCHS')"
+[[ $WARMUP_EPOCHS =~ ^[0-9]+$ ]] || die "--warmup-epochs must be a non-negative integer (got '$WARMUP_EPOCHS')"
+(( WARMUP_EPOCHS < EPOCHS )) || die "--warmup-epochs ($WARMUP_EPOCHS) must be less than --epochs ($EPOCHS): no epoch would be timed"
 [[ $REPEATS =~ ^[1-9][0-9]*$ ]] || die "--repeats must be a positive integer (got '$REPEATS')"
 IFS=, read -r -a BATCH_LIST <<<"$BATCH_SIZES"
 IFS=, read -r -a THREAD_LIST <<<"$THREADS"
@@ -167,7 +176,7 @@ run_tool() { # TOOL THREADS BATCH -> JSON object on stdout
 }
 
 total=$(( REPEATS * ${#THREAD_LIST[@]} * ${#BATCH_LIST[@]} * ${#ACTIVE[@]} ))
-echo "$PROG: ${ACTIVE[*]}; threads ${THREADS}; batch ${BATCH_SIZES}; $EPOCHS epoch(s); $REPEATS repeat(s): $total runs" >&2
+echo "$PROG: ${ACTIVE[*]}; threads ${THREADS}; batch ${BATCH_SIZES}; $EPOCHS epoch(s), $WARMUP_EPOCHS warm-up; $REPEATS repeat(s): $total runs" >&2
 n=0
 failures=0
 for ((repeat = 1; repeat <= REPEATS; repeat++)); do
@@ -177,21 +186,28 @@ for ((repeat = 1; repeat <= REPEATS; repeat++)); do
                 n=$((n + 1))
                 label="[$n/$total] $tool threads=$threads batch=$batch repeat $repeat/$REPEATS"
                 if run_tool "$tool" "$threads" "$batch" >"$WORK/out" 2>"$WORK/err"; then
-                    if "$PYTHON" - "$tool" "$threads" "$batch" "$repeat" "$WORK/out" >>"$RESULTS" 2>"$WORK/parse" <<'EOF'
+                    if "$PYTHON" - "$tool" "$threads" "$batch" "$repeat" "$WARMUP_EPOCHS" "$WORK/out" >>"$RESULTS" 2>"$WORK/parse" <<'EOF'
 import json, sys
-tool, threads, batch, repeat, path = sys.argv[1:]
+tool, threads, batch, repeat, warmup, path = sys.argv[1:]
 lines = [l for l in open(path) if l.lstrip().startswith("{")]
 if not lines:
     sys.exit("no JSON object in the output")
 result = json.loads(lines[-1])
-for key in ("samples_per_second", "test_accuracy", "test_errors", "test_count"):
+for key in ("samples_per_second", "train_seconds", "epoch_seconds", "test_accuracy", "test_errors", "test_count"):
     if key not in result:
         sys.exit(f"the JSON has no '{key}'")
+epoch_seconds, warmup = result["epoch_seconds"], int(warmup)
+if len(epoch_seconds) <= warmup or not all(s > 0 for s in epoch_seconds):
+    sys.exit(f"epoch_seconds {epoch_seconds} leaves no timed epoch after {warmup} warm-up epoch(s)")
+# Samples per epoch, from the tool's own rate over all epochs; then the rate over the timed epochs.
+samples_per_epoch = result["samples_per_second"] * result["train_seconds"] / len(epoch_seconds)
+timed = epoch_seconds[warmup:]
+rate = samples_per_epoch * len(timed) / sum(timed)
 print(json.dumps({"tool": tool, "threads": int(threads), "batch": int(batch),
-                  "repeat": int(repeat), "result": result}))
+                  "repeat": int(repeat), "rate": rate, "result": result}))
 EOF
                     then
-                        rate=$(tail -n 1 "$RESULTS" | "$PYTHON" -c 'import json,sys; r=json.load(sys.stdin)["result"]; print("%.1fk samples/s, %d/%d test errors" % (r["samples_per_second"] / 1000, r["test_errors"], r["test_count"]))')
+                        rate=$(tail -n 1 "$RESULTS" | "$PYTHON" -c 'import json,sys; line=json.load(sys.stdin); r=line["result"]; print("%.1fk samples/s, %d/%d test errors" % (line["rate"] / 1000, r["test_errors"], r["test_count"]))')
                         echo "$label: $rate" >&2
                     else
                         failures=$((failures + 1))
@@ -208,19 +224,19 @@ EOF
 done
 
 echo
-"$PYTHON" - "$RESULTS" "$EPOCHS" "$REPEATS" "${OPENBLAS_CORETYPE:-}" "${OPENBLAS_L2_SIZE:-}" <<'EOF'
+"$PYTHON" - "$RESULTS" "$EPOCHS" "$WARMUP_EPOCHS" "$REPEATS" "${OPENBLAS_CORETYPE:-}" "${OPENBLAS_L2_SIZE:-}" <<'EOF'
 import json, os, statistics, sys
-path, epochs, repeats, coretype, l2 = sys.argv[1:]
+path, epochs, warmup, repeats, coretype, l2 = sys.argv[1:]
 runs = [json.loads(l) for l in open(path) if l.strip()]
 if not runs:
     sys.exit("no successful run")
 order = {"blasnet": 0, "numpy": 1, "pytorch": 2, "jax": 3}
 groups = {}
 for run in runs:
-    groups.setdefault((run["threads"], run["batch"], run["tool"]), []).append(run["result"])
+    groups.setdefault((run["threads"], run["batch"], run["tool"]), []).append(run["result"] | {"rate": run["rate"]})
 
 def median_rate(results):
-    return statistics.median(r["samples_per_second"] for r in results)
+    return statistics.median(r["rate"] for r in results)
 
 rows = []
 for (threads, batch, tool) in sorted(groups, key=lambda k: (k[0], k[1], order[k[2]])):
@@ -242,7 +258,8 @@ right = {1, 2, 3, 4, 5, 6, 7}
 widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
 def line(cells):
     return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-print(f"dense model, MNIST 0 vs 1, {epochs} epoch(s) per run, median of {repeats} run(s); "
+timed = int(epochs) - int(warmup)
+print(f"dense model, MNIST 0 vs 1, {epochs} epoch(s) per run ({warmup} warm-up, {timed} timed), median of {repeats} run(s); "
       f"{os.cpu_count()} CPU(s) online")
 print(line(header))
 print(line(["-" * w for w in widths]))

@@ -122,6 +122,8 @@ struct TrainingSummary: Encodable {
     let test_errors: Int
     let test_count: Int
     let train_seconds: Double
+    /// Training seconds of each epoch (their sum is `train_seconds`).
+    let epoch_seconds: [Double]
     let samples_per_second: Double
     let final_loss: Double
     let epoch_losses: [Double]
@@ -140,6 +142,7 @@ struct TrainingSummary: Encodable {
         test_errors = result.test.errors
         test_count = result.test.count
         train_seconds = result.trainSeconds
+        epoch_seconds = result.epochs.map(\.seconds)
         samples_per_second = result.samplesPerSecond
         final_loss = result.finalLoss
         epoch_losses = result.epochs.map(\.trainLoss)

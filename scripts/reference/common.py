@@ -279,6 +279,7 @@ def summary_object(*, engine, framework_version, engine_details, threads, args, 
         "test_errors": result["test_errors"],
         "test_count": result["test_count"],
         "train_seconds": result["train_seconds"],
+        "epoch_seconds": result["epoch_seconds"],
         "samples_per_second": result["samples_per_second"],
         "final_loss": result["epoch_losses"][-1],
         "epoch_losses": result["epoch_losses"],
@@ -309,15 +310,17 @@ def print_summary(result, threads):
           f"{threads} thread(s)")
 
 
-def training_result(*, test_errors, test_count, train_seconds, samples_per_epoch, epochs, epoch_losses,
+def training_result(*, test_errors, test_count, epoch_seconds, samples_per_epoch, epoch_losses,
                     epoch_test_accuracies):
-    """The result dictionary every reference's train() returns."""
+    """The result dictionary every reference's train() returns; epoch_seconds: training seconds per epoch."""
+    train_seconds = sum(epoch_seconds)
     return {
         "test_accuracy": 1 - test_errors / test_count,
         "test_errors": test_errors,
         "test_count": test_count,
         "train_seconds": train_seconds,
-        "samples_per_second": samples_per_epoch * epochs / train_seconds,
+        "epoch_seconds": epoch_seconds,
+        "samples_per_second": samples_per_epoch * len(epoch_seconds) / train_seconds,
         "epoch_losses": epoch_losses,
         "epoch_test_accuracies": epoch_test_accuracies,
     }

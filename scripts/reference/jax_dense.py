@@ -99,7 +99,7 @@ def train(jax, jnp, np, params, rng, x_train, y_train, x_test, y_test, args, on_
     m = jax.tree_util.tree_map(jnp.zeros_like, params)
     v = jax.tree_util.tree_map(jnp.zeros_like, params)
     t = 0
-    train_seconds = 0.0
+    epoch_seconds = []
     epoch_losses, epoch_test_accuracies = [], []
     for epoch in range(1, args.epochs + 1):
         totals = jnp.zeros(2, jnp.float32).block_until_ready()
@@ -112,7 +112,7 @@ def train(jax, jnp, np, params, rng, x_train, y_train, x_test, y_test, args, on_
             params, m, v, totals = step(params, m, v, totals, x_train[idx], y_col[idx], alpha)
         jax.block_until_ready((params, m, v, totals))
         seconds = time.perf_counter() - start
-        train_seconds += seconds
+        epoch_seconds.append(seconds)
         loss_sum, correct = (float(x) for x in np.asarray(totals))
         test_accuracy = 1 - int(count_errors(params, x_test_d, y_test_d)) / len(y_test)
         epoch_losses.append(loss_sum / n)
@@ -120,8 +120,8 @@ def train(jax, jnp, np, params, rng, x_train, y_train, x_test, y_test, args, on_
         on_epoch(epoch, args.epochs, loss_sum / n, correct / n, test_accuracy, seconds, n)
     errors = int(count_errors(params, x_test_d, y_test_d))
     return common.training_result(
-        test_errors=errors, test_count=len(y_test), train_seconds=train_seconds, samples_per_epoch=n,
-        epochs=args.epochs, epoch_losses=epoch_losses, epoch_test_accuracies=epoch_test_accuracies)
+        test_errors=errors, test_count=len(y_test), epoch_seconds=epoch_seconds, samples_per_epoch=n,
+        epoch_losses=epoch_losses, epoch_test_accuracies=epoch_test_accuracies)
 
 
 def describe_jax(jax, xla_flags, pjrt_nproc):

@@ -73,7 +73,7 @@ def train(torch, model, rng, x_train, y_train, x_test, y_test, args, on_epoch):
     n = len(y_train)
     y_col = y_train.reshape(-1, 1)
     batch = args.batch_size
-    train_seconds = 0.0
+    epoch_seconds = []
     epoch_losses, epoch_test_accuracies = [], []
     model.train()
     for epoch in range(1, args.epochs + 1):
@@ -93,15 +93,15 @@ def train(torch, model, rng, x_train, y_train, x_test, y_test, args, on_epoch):
             loss_sum += loss.item() * len(idx)
             correct += int(((z.detach() > 0) == (yb > 0.5)).sum().item())
         seconds = time.perf_counter() - start
-        train_seconds += seconds
+        epoch_seconds.append(seconds)
         test_accuracy = 1 - errors(torch, model, x_test, y_test) / len(y_test)
         epoch_losses.append(loss_sum / n)
         epoch_test_accuracies.append(test_accuracy)
         on_epoch(epoch, args.epochs, loss_sum / n, correct / n, test_accuracy, seconds, n)
     wrong = errors(torch, model, x_test, y_test)
     return common.training_result(
-        test_errors=wrong, test_count=len(y_test), train_seconds=train_seconds, samples_per_epoch=n,
-        epochs=args.epochs, epoch_losses=epoch_losses, epoch_test_accuracies=epoch_test_accuracies)
+        test_errors=wrong, test_count=len(y_test), epoch_seconds=epoch_seconds, samples_per_epoch=n,
+        epoch_losses=epoch_losses, epoch_test_accuracies=epoch_test_accuracies)
 
 
 def describe_torch(torch):

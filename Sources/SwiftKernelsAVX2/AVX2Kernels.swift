@@ -13,3 +13,8 @@ public func adamUpdateAVX2(parameters: UnsafeMutablePointer<Float>, gradients: U
     adamUpdate(parameters: parameters, gradients: gradients, firstMoment: firstMoment, secondMoment: secondMoment,
                count: count, rate: rate, beta1: beta1, beta2: beta2, epsilon: epsilon)
 }
+
+public func scalePixelBytesAVX2(_ source: UnsafePointer<UInt8>, into destination: UnsafeMutablePointer<Float>,
+                                count: Int) {
+    scalePixelBytes(source, into: destination, count: count)
+}

@@ -43,7 +43,20 @@ extension Activation {
     func multiplyDerivative(_ delta: UnsafeMutablePointer<Float>, output: UnsafePointer<Float>, count: Int) {
         switch self {
         case .relu:
-            for i in 0..<count { delta[i] = output[i] > 0 ? delta[i] : 0 }
+            // Eight lanes at a time: written as a scalar select, this loop stayed scalar and branchy
+            // (≈ 2.5 % of a batch-32 step). Same rule in both loops: keep delta where a > 0, else 0 (NaN a → 0).
+            var i = 0
+            while i &+ 8 <= count {
+                let a = UnsafeRawPointer(output + i).loadUnaligned(as: SIMD8<Float>.self)
+                var d = UnsafeRawPointer(delta + i).loadUnaligned(as: SIMD8<Float>.self)
+                d.replace(with: 0, where: .!(a .> 0))
+                UnsafeMutableRawPointer(delta + i).storeBytes(of: d, as: SIMD8<Float>.self)
+                i &+= 8
+            }
+            while i < count {
+                delta[i] = output[i] > 0 ? delta[i] : 0
+                i &+= 1
+            }
         case .sigmoid:
             for i in 0..<count { delta[i] *= output[i] * (1 - output[i]) }
         case .identity:

@@ -128,11 +128,13 @@ public final class Trainer {
                       onEpoch: ((EpochReport) -> Void)? = nil,
                       shouldStop: () -> Bool = { false }) throws -> TrainingResult {
         var order = Array(0..<train.count)
+        let images = TrainingImages(train)
         var reports: [EpochReport] = []
         var totalSeconds = 0.0
         var lastEvaluation: Evaluation?  // the final weights' test result: the last epoch's evaluation
         for epoch in 1...configuration.epochs {
-            let statistics = try runEpoch(epoch, order: &order, data: train, onStep: onStep, shouldStop: shouldStop)
+            let statistics = try runEpoch(epoch, order: &order, images: images, data: train, onStep: onStep,
+                                          shouldStop: shouldStop)
             totalSeconds += statistics.seconds
             let evaluation = evaluate(on: test)
             let report = EpochReport(
@@ -153,7 +155,7 @@ public final class Trainer {
 
     /// One epoch: the shuffle and the steps. Returns summed loss, correct predictions and the seconds they
     /// took, not counting the `onStep` callback (a terminal's progress bar is not training).
-    private func runEpoch(_ epoch: Int, order: inout [Int], data: LabeledImages,
+    private func runEpoch(_ epoch: Int, order: inout [Int], images: TrainingImages, data: LabeledImages,
                           onStep: ((StepProgress) -> Void)?, shouldStop: () -> Bool) throws
         -> (lossSum: Double, correct: Int, seconds: Double) {
         let started = DispatchTime.now().uptimeNanoseconds
@@ -161,35 +163,29 @@ public final class Trainer {
         generator.shuffle(&order)
         let batchSize = configuration.batchSize
         let steps = (data.count + batchSize - 1) / batchSize
-        let width = network.inputSize
         var lossSum: Double = 0
         var correct = 0
-        try data.images.withUnsafeBufferPointer { images in
-            try data.labels.withUnsafeBufferPointer { labels in
-                for step in 0..<steps {
-                    let start = step * batchSize
-                    let rows = min(batchSize, data.count - start)
-                    for row in 0..<rows {
-                        let source = order[start + row]
-                        (batchInput.pointer + row * width).update(from: images.baseAddress! + source * width, count: width)
-                        batchLabels.pointer[row] = labels[source]
-                    }
-                    let batch = network.computeGradients(input: batchInput.pointer, labels: batchLabels.pointer,
-                                                         batch: rows, workspace: workspace, engine: engine)
-                    guard batch.lossSum.isFinite, batch.lossSum / Double(rows) <= Self.divergedLoss else {
-                        throw TrainingError.diverged(epoch: epoch, step: step + 1, loss: batch.lossSum / Double(rows))
-                    }
-                    optimizer.update(parameters: network.parameters, gradients: workspace.gradients)
-                    lossSum += batch.lossSum
-                    correct += batch.correct
-                    if let onStep {
-                        let callbackStarted = DispatchTime.now().uptimeNanoseconds
-                        onStep(StepProgress(epoch: epoch, step: step + 1, stepsPerEpoch: steps,
-                                            runningLoss: lossSum / Double(start + rows)))
-                        callbackNanoseconds += DispatchTime.now().uptimeNanoseconds - callbackStarted
-                    }
-                    if shouldStop() { throw TrainingError.interrupted(epoch: epoch, step: step + 1) }
+        try data.labels.withUnsafeBufferPointer { labels in
+            for step in 0..<steps {
+                let start = step * batchSize
+                let rows = min(batchSize, data.count - start)
+                images.gather(rows: order[start..<(start + rows)], into: batchInput.pointer)
+                for row in 0..<rows { batchLabels.pointer[row] = labels[order[start + row]] }
+                let batch = network.computeGradients(input: batchInput.pointer, labels: batchLabels.pointer,
+                                                     batch: rows, workspace: workspace, engine: engine)
+                guard batch.lossSum.isFinite, batch.lossSum / Double(rows) <= Self.divergedLoss else {
+                    throw TrainingError.diverged(epoch: epoch, step: step + 1, loss: batch.lossSum / Double(rows))
                 }
+                optimizer.update(parameters: network.parameters, gradients: workspace.gradients)
+                lossSum += batch.lossSum
+                correct += batch.correct
+                if let onStep {
+                    let callbackStarted = DispatchTime.now().uptimeNanoseconds
+                    onStep(StepProgress(epoch: epoch, step: step + 1, stepsPerEpoch: steps,
+                                        runningLoss: lossSum / Double(start + rows)))
+                    callbackNanoseconds += DispatchTime.now().uptimeNanoseconds - callbackStarted
+                }
+                if shouldStop() { throw TrainingError.interrupted(epoch: epoch, step: step + 1) }
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started - callbackNanoseconds) / 1e9

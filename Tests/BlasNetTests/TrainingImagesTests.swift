@@ -1,0 +1,62 @@
+@testable import BlasNet
+import SwiftKernels
+import XCTest
+
+final class TrainingImagesTests: XCTestCase {
+    /// `count` images whose pixels are k/255, as the MNIST loader makes them (every level 0…255 appears).
+    private func byteFormImages(count: Int) -> LabeledImages {
+        let pixels = (0..<(count * LabeledImages.pixelCount)).map { Float(($0 &* 7919) % 256) / 255 }
+        return LabeledImages(images: pixels, labels: (0..<count).map { Float($0 % 2) }, classes: (0, 1))
+    }
+
+    private func gathered(_ store: TrainingImages, rows: [Int]) -> [Float] {
+        var batch = [Float](repeating: .nan, count: rows.count * store.width)
+        batch.withUnsafeMutableBufferPointer { store.gather(rows: rows[...], into: $0.baseAddress!) }
+        return batch
+    }
+
+    private func expectedRows(_ data: LabeledImages, rows: [Int]) -> [Float] {
+        rows.flatMap { data.images[($0 * LabeledImages.pixelCount)..<(($0 + 1) * LabeledImages.pixelCount)] }
+    }
+
+    func testByteFormImagesAreGatheredFromBytesBitForBit() {
+        let data = byteFormImages(count: 5)
+        let store = TrainingImages(data)
+        XCTAssertTrue(store.gathersBytes)
+        let rows = [3, 0, 4, 4, 1]
+        XCTAssertEqual(gathered(store, rows: rows).map(\.bitPattern), expectedRows(data, rows: rows).map(\.bitPattern))
+    }
+
+    func testRealMNISTIsGatheredFromBytes() throws {
+        let (train, _) = try RealData.zeroVersusOne()
+        let store = TrainingImages(train)
+        XCTAssertTrue(store.gathersBytes, "the loader's pixels are k/255")
+        let rows = [train.count - 1, 0, 17, 4242]
+        XCTAssertEqual(gathered(store, rows: rows).map(\.bitPattern), expectedRows(train, rows: rows).map(\.bitPattern))
+    }
+
+    func testOtherImagesAreGatheredAsFloats() {
+        // One pixel that is not k/255 anywhere in the set keeps the whole set as floats.
+        for odd: Float in [0.5, -0.0, .nan, 256 / 255, -1 / 255, Float(1) / 255 + .ulpOfOne] {
+            var pixels = byteFormImages(count: 3).images
+            pixels[1000] = odd
+            let data = LabeledImages(images: pixels, labels: [0, 1, 0], classes: (0, 1))
+            let store = TrainingImages(data)
+            XCTAssertFalse(store.gathersBytes, "pixel \(odd)")
+            XCTAssertEqual(gathered(store, rows: [1, 2, 0]).map(\.bitPattern),
+                           expectedRows(data, rows: [1, 2, 0]).map(\.bitPattern), "pixel \(odd)")
+        }
+    }
+
+    func testPixelScalingMatchesTheLoaderForEveryByteAndLength() {
+        // Lengths around the 8-lane blocks, every byte value.
+        let bytes = (0..<300).map { UInt8($0 % 256) }
+        for count in [0, 1, 7, 8, 9, 16, 23, 256, 300] {
+            var output = [Float](repeating: .nan, count: count)
+            bytes.withUnsafeBufferPointer { source in
+                output.withUnsafeMutableBufferPointer { scalePixelBytesBaseline(source.baseAddress!, into: $0.baseAddress!, count: count) }
+            }
+            XCTAssertEqual(output.map(\.bitPattern), bytes.prefix(count).map { (Float($0) / 255).bitPattern }, "count \(count)")
+        }
+    }
+}

@@ -104,7 +104,8 @@ public final class Trainer {
         let network = Network(kind: configuration.model)
         network.initializeGlorotUniform(using: &generator)
         self.network = network
-        optimizer = AdamOptimizer(parameterCount: network.parameterCount, learningRate: configuration.learningRate)
+        optimizer = AdamOptimizer(parameterCount: network.parameterCount, learningRate: configuration.learningRate,
+                                  threads: engine.threadCount)
         workspace = NetworkWorkspace(network: network, capacity: configuration.batchSize)
         evaluationWorkspace = NetworkWorkspace(network: network, capacity: NetworkWorkspace.evaluationCapacity)
         batchInput = FloatBuffer(count: configuration.batchSize * network.inputSize)

@@ -22,7 +22,8 @@ Trains the dense model (784-128-64-1, Adam, MNIST 0 vs 1) with
 for every batch size x thread count, R times each (the repeats are interleaved
 across tools and configurations), and prints one table: the median samples/s
 over the repeats, the test accuracy, and blasnet's median divided by the tool's
-(>1: blasnet is faster). A run's samples/s counts its epochs after the first W
+(>1: blasnet is faster; the median of the per-repeat ratios, each from two runs
+seconds apart, as the machine's speed can drift over minutes). A run's samples/s counts its epochs after the first W
 (warm-up, as in blasnet bench: it holds JAX's compilation and every tool's
 first-touch costs), from the per-epoch training seconds each tool reports. A Python reference whose packages are not importable is
 skipped with a one-line note.
@@ -233,7 +234,8 @@ if not runs:
 order = {"blasnet": 0, "numpy": 1, "pytorch": 2, "jax": 3}
 groups = {}
 for run in runs:
-    groups.setdefault((run["threads"], run["batch"], run["tool"]), []).append(run["result"] | {"rate": run["rate"]})
+    groups.setdefault((run["threads"], run["batch"], run["tool"]), []).append(
+        run["result"] | {"rate": run["rate"], "repeat": run["repeat"]})
 
 def median_rate(results):
     return statistics.median(r["rate"] for r in results)
@@ -249,8 +251,11 @@ for (threads, batch, tool) in sorted(groups, key=lambda k: (k[0], k[1], order[k[
     err += f"/{results[0]['test_count']}"
     reported = sorted({r.get("threads", threads) for r in results})
     shown = str(threads) if reported == [threads] else f"{threads} (ran {','.join(map(str, reported))})"
-    base = groups.get((threads, batch, "blasnet"))
-    ratio = f"{median_rate(base) / rate:.2f}" if base else "-"
+    # The speed of these machines drifts over minutes; blasnet's run and the tool's run of one repeat
+    # are seconds apart. So the ratio is the median of the per-repeat ratios.
+    base = {r["repeat"]: r["rate"] for r in groups.get((threads, batch, "blasnet"), [])}
+    paired = [base[r["repeat"]] / r["rate"] for r in results if r["repeat"] in base]
+    ratio = f"{statistics.median(paired):.2f}" if paired else "-"
     rows.append([tool, shown, str(batch), f"{rate:,.0f}", acc, err, str(len(results)), ratio])
 
 header = ["tool", "threads", "batch", "samples/s (median)", "test acc", "errors", "runs", "blasnet/tool"]
@@ -261,6 +266,7 @@ def line(cells):
 timed = int(epochs) - int(warmup)
 print(f"dense model, MNIST 0 vs 1, {epochs} epoch(s) per run ({warmup} warm-up, {timed} timed), median of {repeats} run(s); "
       f"{os.cpu_count()} CPU(s) online")
+print("blasnet/tool: median over the repeats of blasnet's rate / the tool's rate in the same repeat")
 print(line(header))
 print(line(["-" * w for w in widths]))
 for r in rows:

@@ -22,18 +22,13 @@ struct TrainingImages {
     /// True when the rows are gathered from bytes.
     var gathersBytes: Bool { bytes != nil }
 
-    /// k for every pixel that is exactly Float(k) / 255 with k in 0…255 (same bits, so −0 and NaN
-    /// disqualify), or nil if any pixel is not.
+    /// k for every pixel that is exactly Float(k) / 255 with k in 0…255, or nil if any pixel is not.
     static func exactBytes(of images: [Float]) -> [UInt8]? {
         var bytes = [UInt8](repeating: 0, count: images.count)
-        for (index, pixel) in images.enumerated() {
-            let level = (pixel * 255).rounded()
-            guard level >= 0, level <= 255 else { return nil }  // NaN fails both
-            let byte = UInt8(level)
-            guard (Float(byte) / 255).bitPattern == pixel.bitPattern else { return nil }
-            bytes[index] = byte
+        let exact = images.withUnsafeBufferPointer { values in
+            bytes.withUnsafeMutableBufferPointer { exactPixelBytes(values.baseAddress!, into: $0.baseAddress!, count: values.count) }
         }
-        return bytes
+        return exact ? bytes : nil
     }
 
     /// Copies the images `rows` (indices into the data set) to `destination`, [rows.count, width] row-major.

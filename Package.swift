@@ -42,6 +42,6 @@ let package = Package(
             name: "blasnet",
             dependencies: ["BlasNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "BlasNetTests", dependencies: ["BlasNet", "SwiftKernels"]),
+        .testTarget(name: "BlasNetTests", dependencies: ["BlasNet", "SwiftKernels", "SwiftKernelsAVX2"]),
     ]
 )

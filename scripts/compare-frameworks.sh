@@ -21,11 +21,12 @@ Trains the dense model (784-128-64-1, Adam, MNIST 0 vs 1) with
   jax       scripts/reference/jax_dense.py --json
 for every batch size x thread count, R times each (the repeats are interleaved
 across tools and configurations), and prints one table: the median samples/s
-over the repeats, the test accuracy, and blasnet's median divided by the tool's
-(>1: blasnet is faster; the median of the per-repeat ratios, each from two runs
-seconds apart, as the machine's speed can drift over minutes). A run's samples/s counts its epochs after the first W
-(warm-up, as in blasnet bench: it holds JAX's compilation and every tool's
-first-touch costs), from the per-epoch training seconds each tool reports. A Python reference whose packages are not importable is
+over the repeats, the test accuracy, and blasnet/tool (>1: blasnet is faster),
+the median of the per-repeat ratios: each pairs two runs seconds apart, as the
+machine's speed can drift over minutes. A run's samples/s counts its epochs
+after the first W (warm-up, as in blasnet bench: it holds JAX's compilation
+and every tool's first-touch costs), from the per-epoch training seconds each
+tool reports. A Python reference whose packages are not importable is
 skipped with a one-line note.
 
 Options:
@@ -97,8 +98,8 @@ done
 
 positive_list --batch-sizes "$BATCH_SIZES"
 positive_list --threads "$THREADS"
-[[ $EPOCHS =~ ^[1-9][0-9]*$ ]] || die "--epochs must be a positive integer (got '$EPOCHS')"
-[[ $WARMUP_EPOCHS =~ ^[0-9]+$ ]] || die "--warmup-epochs must be a non-negative integer (got '$WARMUP_EPOCHS')"
+[[ $EPOCHS =~ ^[1-9][0-9]{0,5}$ ]] || die "--epochs must be a positive integer (got '$EPOCHS')"
+[[ $WARMUP_EPOCHS =~ ^(0|[1-9][0-9]{0,5})$ ]] || die "--warmup-epochs must be a non-negative integer (got '$WARMUP_EPOCHS')"
 (( WARMUP_EPOCHS < EPOCHS )) || die "--warmup-epochs ($WARMUP_EPOCHS) must be less than --epochs ($EPOCHS): no epoch would be timed"
 [[ $REPEATS =~ ^[1-9][0-9]*$ ]] || die "--repeats must be a positive integer (got '$REPEATS')"
 IFS=, read -r -a BATCH_LIST <<<"$BATCH_SIZES"
@@ -194,16 +195,15 @@ lines = [l for l in open(path) if l.lstrip().startswith("{")]
 if not lines:
     sys.exit("no JSON object in the output")
 result = json.loads(lines[-1])
-for key in ("samples_per_second", "train_seconds", "epoch_seconds", "test_accuracy", "test_errors", "test_count"):
+for key in ("train_count", "epoch_seconds", "test_accuracy", "test_errors", "test_count"):
     if key not in result:
         sys.exit(f"the JSON has no '{key}'")
-epoch_seconds, warmup = result["epoch_seconds"], int(warmup)
-if len(epoch_seconds) <= warmup or not all(s > 0 for s in epoch_seconds):
-    sys.exit(f"epoch_seconds {epoch_seconds} leaves no timed epoch after {warmup} warm-up epoch(s)")
-# Samples per epoch, from the tool's own rate over all epochs; then the rate over the timed epochs.
-samples_per_epoch = result["samples_per_second"] * result["train_seconds"] / len(epoch_seconds)
-timed = epoch_seconds[warmup:]
-rate = samples_per_epoch * len(timed) / sum(timed)
+timed = result["epoch_seconds"][int(warmup):]
+if not timed:
+    sys.exit(f"{len(result['epoch_seconds'])} epoch(s) leave no timed epoch after {warmup} warm-up epoch(s)")
+if sum(timed) <= 0:
+    sys.exit(f"the timed epochs took {sum(timed)} s")
+rate = result["train_count"] * len(timed) / sum(timed)
 print(json.dumps({"tool": tool, "threads": int(threads), "batch": int(batch),
                   "repeat": int(repeat), "rate": rate, "result": result}))
 EOF

@@ -60,7 +60,8 @@ struct Train: ParsableCommand {
             try ModelFile.save(network: trainer.network, kind: configuration.model, metadata: metadata.strings, to: save)
         }
         if json {
-            print(try TrainingSummary(configuration: configuration, engine: engine, result: result).jsonString())
+            print(try TrainingSummary(configuration: configuration, engine: engine, trainCount: train.count,
+                                        result: result).jsonString())
         } else {
             output.printSummary(result, engine: engine)
             if let save { print("saved \(save)") }
@@ -121,6 +122,8 @@ struct TrainingSummary: Encodable {
     let test_accuracy: Double
     let test_errors: Int
     let test_count: Int
+    /// Training samples per epoch.
+    let train_count: Int
     let train_seconds: Double
     /// Training seconds of each epoch (their sum is `train_seconds`).
     let epoch_seconds: [Double]
@@ -129,7 +132,7 @@ struct TrainingSummary: Encodable {
     let epoch_losses: [Double]
     let epoch_test_accuracies: [Double]
 
-    init(configuration: TrainingConfiguration, engine: ComputeEngine, result: TrainingResult) {
+    init(configuration: TrainingConfiguration, engine: ComputeEngine, trainCount: Int, result: TrainingResult) {
         model = configuration.model.rawValue
         self.engine = engine.kind.rawValue
         engine_details = engine.details
@@ -141,6 +144,7 @@ struct TrainingSummary: Encodable {
         test_accuracy = result.test.accuracy
         test_errors = result.test.errors
         test_count = result.test.count
+        train_count = trainCount
         train_seconds = result.trainSeconds
         epoch_seconds = result.epochs.map(\.seconds)
         samples_per_second = result.samplesPerSecond

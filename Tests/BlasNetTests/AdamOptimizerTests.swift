@@ -47,4 +47,11 @@ final class AdamOptimizerTests: XCTestCase {
             XCTAssertEqual(run(threads: threads).map(\.bitPattern), single.map(\.bitPattern), "\(threads) threads")
         }
     }
+
+    func testBufferStorageStartsOnACacheLine() {
+        // Adam's slices start at multiples of 16 floats; only on 64-byte-aligned storage is that a line boundary.
+        for count in [1, 37, 108_801] {
+            XCTAssertEqual(UInt(bitPattern: FloatBuffer(count: count).pointer) % 64, 0, "count \(count)")
+        }
+    }
 }

@@ -154,6 +154,11 @@ final class CommandLineTests: XCTestCase {
                                                 "--data-dir", dataDirectory, "--save", model, "--json"])
             XCTAssertEqual(train.status, 0, train.standardError)
             let trained = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(train.standardOutput.utf8)) as? [String: Any])
+            // The fields compare-frameworks.sh times a run with: one epoch here, 12,665 samples.
+            let epochSeconds = try XCTUnwrap(trained["epoch_seconds"] as? [Double], kind)
+            XCTAssertEqual(epochSeconds.count, 1, kind)
+            XCTAssertEqual(epochSeconds.reduce(0, +), try XCTUnwrap(trained["train_seconds"] as? Double), accuracy: 1e-9, kind)
+            XCTAssertEqual(trained["train_count"] as? Int, 12_665, kind)
             let eval = try BlasnetProcess.run(["eval", "--model", model, "--data-dir", dataDirectory, "--json"])
             XCTAssertEqual(eval.status, 0, eval.standardError)
             let evaluated = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(eval.standardOutput.utf8)) as? [String: Any])

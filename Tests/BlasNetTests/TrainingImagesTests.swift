@@ -1,5 +1,6 @@
 @testable import BlasNet
 import SwiftKernels
+import SwiftKernelsAVX2
 import XCTest
 
 final class TrainingImagesTests: XCTestCase {
@@ -48,15 +49,21 @@ final class TrainingImagesTests: XCTestCase {
         }
     }
 
-    func testPixelScalingMatchesTheLoaderForEveryByteAndLength() {
-        // Lengths around the 8-lane blocks, every byte value.
+    func testBothPixelScalingBuildsDivideEveryByteBy255() {
+        // Every byte value, at lengths around the 8-lane blocks, in the portable build and (where this CPU
+        // runs it) the AVX2 one; against Float(k) / 255, the loader's expression.
+        var builds = [("portable", scalePixelBytesBaseline)]
+        if CPUFeatures.useAVX2FMAKernels { builds.append(("avx2", scalePixelBytesAVX2)) }
         let bytes = (0..<300).map { UInt8($0 % 256) }
-        for count in [0, 1, 7, 8, 9, 16, 23, 256, 300] {
-            var output = [Float](repeating: .nan, count: count)
-            bytes.withUnsafeBufferPointer { source in
-                output.withUnsafeMutableBufferPointer { scalePixelBytesBaseline(source.baseAddress!, into: $0.baseAddress!, count: count) }
+        for (name, scale) in builds {
+            for count in Array(0...17) + [23, 256, 299, 300] {
+                var output = [Float](repeating: .nan, count: count)
+                bytes.withUnsafeBufferPointer { source in
+                    output.withUnsafeMutableBufferPointer { scale(source.baseAddress!, $0.baseAddress!, count) }
+                }
+                XCTAssertEqual(output.map(\.bitPattern), bytes.prefix(count).map { (Float($0) / 255).bitPattern },
+                               "\(name), count \(count)")
             }
-            XCTAssertEqual(output.map(\.bitPattern), bytes.prefix(count).map { (Float($0) / 255).bitPattern }, "count \(count)")
         }
     }
 }

@@ -60,7 +60,8 @@ private struct AdamSlices: @unchecked Sendable {  // raw pointers into buffers t
     let count: Int
     let rate, beta1, beta2, epsilon: Float
 
-    /// Slice `part` of `parts`, starting on a 64-byte boundary (16 floats) so no cache line is shared.
+    /// Slice `part` of `parts`, starting at a multiple of 16 floats: a 64-byte boundary, as `FloatBuffer`
+    /// storage is cache-line aligned, so no two threads write the same line.
     func range(part: Int, of parts: Int) -> Range<Int> {
         let lines = (count + 15) / 16
         return min(count, lines * part / parts * 16)..<min(count, lines * (part + 1) / parts * 16)

@@ -3,10 +3,10 @@ import SwiftKernelsAVX2
 
 /// The training images in the form a trainer gathers its batches from.
 ///
-/// MNIST pixels are bytes scaled by 1/255. When every pixel has exactly that form, the store keeps the
-/// bytes — a quarter of the memory (10 MB instead of 40 MB for 0 vs 1), so a batch's randomly chosen rows
-/// come from cache rather than DRAM — and rebuilds each float with the loader's own division, bit for
-/// bit. Images of any other form (synthetic data) are copied as floats. Either way a gathered batch is
+/// MNIST pixels are bytes scaled by 1/255. When every pixel has exactly that form, the store keeps a byte
+/// copy (10 MB more memory for 0 vs 1) and gathers from it: a quarter of the bytes the float rows would
+/// move (10 MB against 40 MB to draw from), so a batch's randomly chosen rows come more often from cache —
+/// and rebuilds each float with the loader's own division, bit for bit. Images of any other form (synthetic data) are copied as floats. Either way a gathered batch is
 /// identical to the rows of `LabeledImages.images`.
 struct TrainingImages {
     let width: Int

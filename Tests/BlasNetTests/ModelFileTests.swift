@@ -11,13 +11,15 @@ final class ModelFileTests: XCTestCase {
         return network
     }
 
-    /// The tensors `ModelFile.save` writes for `network`, for building malformed files by hand.
+    /// The tensors `ModelFile.save` writes for `network`, for building malformed files by hand:
+    /// each in-memory W [in, out] written transposed, as [out, in].
     private func tensors(of network: Network) -> [String: SafetensorsTensor] {
         var tensors: [String: SafetensorsTensor] = [:]
         let parameters = network.parameters.array
         for (index, layer) in network.layers.enumerated() {
-            tensors["fc\(index + 1).weight"] = SafetensorsTensor(shape: [layer.outputSize, layer.inputSize],
-                                                                 values: Array(parameters[layer.weightOffset..<layer.biasOffset]))
+            let (inputs, outputs) = (layer.inputSize, layer.outputSize)
+            let weights = (0..<(outputs * inputs)).map { parameters[layer.weightOffset + ($0 % inputs) * outputs + $0 / inputs] }
+            tensors["fc\(index + 1).weight"] = SafetensorsTensor(shape: [outputs, inputs], values: weights)
             tensors["fc\(index + 1).bias"] = SafetensorsTensor(
                 shape: [layer.outputSize], values: Array(parameters[layer.biasOffset..<layer.biasOffset + layer.outputSize]))
         }
@@ -80,13 +82,44 @@ final class ModelFileTests: XCTestCase {
         let shapes = file.tensors.mapValues(\.shape)
         XCTAssertEqual(shapes, ["fc1.weight": [128, 784], "fc1.bias": [128], "fc2.weight": [64, 128], "fc2.bias": [64],
                                 "fc3.weight": [1, 64], "fc3.bias": [1]])
-        // W[out, in] row-major: element (j, i) of fc2.weight is the parameter at weightOffset + j·in + i.
+        // The file's W[out, in] row-major is the transpose of the in-memory W[in, out]: element (j, i) of
+        // fc2.weight is the parameter at weightOffset + i·out + j.
         let layer = network.layers[1]
         let weights = try XCTUnwrap(file.tensors["fc2.weight"]).values
         for (j, i) in [(0, 0), (0, 127), (63, 0), (17, 99)] {
-            XCTAssertEqual(weights[j * 128 + i], network.parameters[layer.weightOffset + j * layer.inputSize + i])
+            XCTAssertEqual(weights[j * 128 + i], network.parameters[layer.weightOffset + i * layer.outputSize + j])
         }
         XCTAssertEqual(try XCTUnwrap(file.tensors["fc3.bias"]).values, [network.parameters[network.layers[2].biasOffset]])
+    }
+
+    /// Every saved weight tensor, element by element, is the [out, in] transpose of the in-memory [in, out]
+    /// W (bit for bit), every bias is copied as is, and loading the file restores the parameters bit for bit.
+    func testSavedWeightsAreTheTransposeOfTheInMemoryWeights() throws {
+        let network = randomNetwork(.sigmoid, seed: 11)
+        let path = try makeTemporaryDirectory(self).appendingPathComponent("model.safetensors").path
+        try ModelFile.save(network: network, kind: .sigmoid, to: path)
+        let file = try Safetensors.read(from: path)
+        let parameters = network.parameters.array
+        for (index, layer) in network.layers.enumerated() {
+            let (inputs, outputs) = (layer.inputSize, layer.outputSize)
+            let weight = try XCTUnwrap(file.tensors["fc\(index + 1).weight"])
+            XCTAssertEqual(weight.shape, [outputs, inputs])
+            XCTAssertEqual(weight.values.count, inputs * outputs)
+            var mismatches = 0
+            for o in 0..<outputs {
+                for i in 0..<inputs where weight.values[o * inputs + i].bitPattern
+                    != parameters[layer.weightOffset + i * outputs + o].bitPattern { mismatches += 1 }
+            }
+            XCTAssertEqual(mismatches, 0, "fc\(index + 1).weight")
+            if inputs > 1 && outputs > 1 {
+                // Not a plain copy: for a non-vector W the transpose differs from the memory order.
+                XCTAssertNotEqual(weight.values, Array(parameters[layer.weightOffset..<layer.biasOffset]))
+            }
+            XCTAssertEqual(try XCTUnwrap(file.tensors["fc\(index + 1).bias"]).values,
+                           Array(parameters[layer.biasOffset..<(layer.biasOffset + outputs)]))
+        }
+        let loaded = try ModelFile.load(path)
+        XCTAssertEqual(loaded.network.parameters.array.map(\.bitPattern), parameters.map(\.bitPattern))
     }
 
     func testLoadedNetworkComputesTheSameLogits() throws {

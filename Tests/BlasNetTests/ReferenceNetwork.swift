@@ -8,7 +8,7 @@ struct ReferenceNetwork {
     let hidden: Activation
 
     /// Mean binary cross-entropy over `batch` rows of `input` with the flat `parameters`
-    /// (per layer: W [out, in] row-major, then b [out]).
+    /// (per layer: W [in, out] row-major, then b [out]).
     func meanLoss(parameters: [Double], input: [Double], labels: [Double], batch: Int) -> Double {
         var total = 0.0
         for row in 0..<batch {
@@ -19,7 +19,7 @@ struct ReferenceNetwork {
                 var next = [Double](repeating: 0, count: outputs)
                 for j in 0..<outputs {
                     var z = parameters[offset + inputs * outputs + j]
-                    for i in 0..<inputs { z += parameters[offset + j * inputs + i] * activations[i] }
+                    for i in 0..<inputs { z += parameters[offset + i * outputs + j] * activations[i] }
                     let isOutput = layer == layerSizes.count - 2
                     switch (isOutput, hidden) {
                     case (true, _): next[j] = z

@@ -52,6 +52,29 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(blas.network.parameters.array[first.biasOffset..<(first.biasOffset + 128)].allSatisfy { $0 == 0 })
     }
 
+    /// Glorot init draws the random numbers in [out, in] row-major order (output unit by output unit) and
+    /// stores draw (o, i) at W[i, o] of the [in, out] matrix: a seed gives the same network as when W was
+    /// stored [out, in], only transposed.
+    func testGlorotInitDrawsInOutputMajorOrderAndStoresTransposed() {
+        let network = Network(layerSizes: [5, 3, 2, 1], hiddenActivation: .relu)
+        var generator = SeededGenerator(seed: 17)
+        network.initializeGlorotUniform(using: &generator)
+        var replay = SeededGenerator(seed: 17)
+        for layer in network.layers {
+            let limit = Float((6.0 / Double(layer.inputSize + layer.outputSize)).squareRoot())
+            for o in 0..<layer.outputSize {
+                for i in 0..<layer.inputSize {
+                    let expected = replay.nextFloat(symmetric: limit)
+                    XCTAssertEqual(network.parameters[layer.weightOffset + i * layer.outputSize + o].bitPattern,
+                                   expected.bitPattern, "W[\(i), \(o)] at offset \(layer.weightOffset)")
+                }
+            }
+            for j in 0..<layer.outputSize { XCTAssertEqual(network.parameters[layer.biasOffset + j], 0) }
+        }
+        // Nothing else was drawn: both generators are at the same point of the stream.
+        XCTAssertEqual(generator.next(), replay.next())
+    }
+
     /// Three Adam steps (24 samples, batch 8, one epoch) from one seed on both engines, both models.
     func testThreeStepsAgreeAcrossEngines() throws {
         let data = syntheticData(count: 24, seed: 2)

@@ -1,6 +1,7 @@
-/// Shape and placement of one fully connected layer, y = f(x·Wᵀ + b). W is [outputSize, inputSize]
-/// row-major (PyTorch `nn.Linear` layout), followed by b [outputSize], inside the network's flat
-/// parameter vector.
+/// Shape and placement of one fully connected layer, y = f(x·W + b). W is [inputSize, outputSize]
+/// row-major (the Keras `Dense` kernel layout; the transpose of PyTorch `nn.Linear`'s [out, in]),
+/// followed by b [outputSize], inside the network's flat parameter vector. Model files still hold
+/// W as [out, in] (`ModelFile` transposes when saving and loading).
 public struct DenseLayer: Sendable, Equatable {
     public let inputSize: Int
     public let outputSize: Int

@@ -1,4 +1,5 @@
-/// A stack of dense layers with all parameters in one flat vector (each layer: W [out, in], then b [out]).
+/// A stack of dense layers with all parameters in one flat vector (each layer: W [in, out] row-major,
+/// then b [out]).
 /// The network knows shapes and math, not which engine multiplies its matrices: every pass takes the
 /// `ComputeEngine` to use.
 public final class Network {
@@ -34,13 +35,18 @@ public final class Network {
     public var inputSize: Int { layerSizes[0] }
     public var parameterCount: Int { parameters.count }
 
-    /// Glorot-uniform weights (limit √(6 / (fan_in + fan_out)), drawn layer by layer in row-major
-    /// order) and zero biases, as Keras initialises `Dense`.
+    /// Glorot-uniform weights (limit √(6 / (fan_in + fan_out))) and zero biases, as Keras initialises
+    /// `Dense`. The numbers are drawn layer by layer in [out, in] row-major order (output unit by output
+    /// unit), and each lands at W[i, o] of the [in, out] matrix: a seed gives the same network as when
+    /// W was stored [out, in], only transposed in memory.
     public func initializeGlorotUniform(using generator: inout SeededGenerator) {
         for layer in layers {
             let limit = Float((6.0 / Double(layer.inputSize + layer.outputSize)).squareRoot())
-            for i in 0..<layer.weightCount {
-                parameters.pointer[layer.weightOffset + i] = generator.nextFloat(symmetric: limit)
+            let weights = parameters.pointer + layer.weightOffset
+            for o in 0..<layer.outputSize {
+                for i in 0..<layer.inputSize {
+                    weights[i &* layer.outputSize &+ o] = generator.nextFloat(symmetric: limit)
+                }
             }
             (parameters.pointer + layer.biasOffset).update(repeating: 0, count: layer.outputSize)
         }
@@ -53,12 +59,12 @@ public final class Network {
         var layerInput = input
         for (index, layer) in layers.enumerated() {
             let output = workspace.outputs[index].pointer
-            // Z[batch, out] = b (broadcast to every row) + X[batch, in] · Wᵀ; then A = f(Z) in place.
+            // Z[batch, out] = b (broadcast to every row) + X[batch, in] · W[in, out]; then A = f(Z) in place.
             let bias = parameters.pointer + layer.biasOffset
             for row in 0..<batch { (output + row &* layer.outputSize).update(from: bias, count: layer.outputSize) }
-            engine.gemm(transposeA: false, transposeB: true, m: batch, n: layer.outputSize, k: layer.inputSize,
+            engine.gemm(transposeA: false, transposeB: false, m: batch, n: layer.outputSize, k: layer.inputSize,
                         a: layerInput, lda: layer.inputSize,
-                        b: parameters.pointer + layer.weightOffset, ldb: layer.inputSize,
+                        b: parameters.pointer + layer.weightOffset, ldb: layer.outputSize,
                         beta: 1, c: output, ldc: layer.outputSize)
             layer.activation.apply(output, count: batch * layer.outputSize)
             layerInput = UnsafePointer(output)
@@ -99,11 +105,11 @@ public final class Network {
             let layer = layers[index]
             let delta = workspace.deltas[index].pointer
             let layerInput = index == 0 ? input : UnsafePointer(workspace.outputs[index - 1].pointer)
-            // dW[out, in] += dZᵀ · X  (dZ is [batch, out], X is [batch, in]). Accumulating (beta 1) also
+            // dW[in, out] += Xᵀ · dZ  (X is [batch, in], dZ is [batch, out]). Accumulating (beta 1) also
             // spares OpenBLAS a pass that zeroes C: the optimizer zeroes the gradients as it consumes them.
-            engine.gemm(transposeA: true, transposeB: false, m: layer.outputSize, n: layer.inputSize, k: batch,
-                        a: delta, lda: layer.outputSize, b: layerInput, ldb: layer.inputSize,
-                        beta: 1, c: gradients + layer.weightOffset, ldc: layer.inputSize)
+            engine.gemm(transposeA: true, transposeB: false, m: layer.inputSize, n: layer.outputSize, k: batch,
+                        a: layerInput, lda: layer.inputSize, b: delta, ldb: layer.outputSize,
+                        beta: 1, c: gradients + layer.weightOffset, ldc: layer.outputSize)
             // db[out] += Σ_rows dZ
             let biasGradient = gradients + layer.biasOffset
             for row in 0..<batch {
@@ -111,11 +117,11 @@ public final class Network {
                 for j in 0..<layer.outputSize { biasGradient[j] += line[j] }
             }
             guard index > 0 else { break }  // no gradient for the input pixels
-            // dX[batch, in] = dZ · W, then through the previous layer's activation.
+            // dX[batch, in] = dZ[batch, out] · Wᵀ (W is [in, out]), then through the previous layer's activation.
             let previous = layers[index - 1]
             let previousDelta = workspace.deltas[index - 1].pointer
-            engine.gemm(transposeA: false, transposeB: false, m: batch, n: layer.inputSize, k: layer.outputSize,
-                        a: delta, lda: layer.outputSize, b: parameters.pointer + layer.weightOffset, ldb: layer.inputSize,
+            engine.gemm(transposeA: false, transposeB: true, m: batch, n: layer.inputSize, k: layer.outputSize,
+                        a: delta, lda: layer.outputSize, b: parameters.pointer + layer.weightOffset, ldb: layer.outputSize,
                         beta: 0, c: previousDelta, ldc: layer.inputSize)
             previous.activation.multiplyDerivative(previousDelta, output: workspace.outputs[index - 1].pointer,
                                                    count: batch * previous.outputSize)

@@ -49,6 +49,7 @@ public struct LoadedModel {
 
 /// Saves and loads trained networks as safetensors, in PyTorch `nn.Linear` naming and layout: layer N
 /// (1-based) is `fcN.weight` [out, in] and `fcN.bias` [out], with metadata describing the model.
+/// In memory W is [in, out] (see `DenseLayer`), so weights are transposed on the way out and in.
 public enum ModelFile {
     /// Metadata keys written by `save` and checked by `load`.
     public enum Key {
@@ -100,7 +101,7 @@ public enum ModelFile {
         for (index, layer) in network.layers.enumerated() {
             tensors[weightName(layer: index)] = SafetensorsTensor(
                 shape: [layer.outputSize, layer.inputSize],
-                values: Array(parameters[layer.weightOffset..<layer.biasOffset]))
+                values: fileWeights(of: layer, in: parameters))
             tensors[biasName(layer: index)] = SafetensorsTensor(
                 shape: [layer.outputSize],
                 values: Array(parameters[layer.biasOffset..<layer.biasOffset + layer.outputSize]))
@@ -168,9 +169,25 @@ public enum ModelFile {
                   let biases = file.tensors[biasName(layer: index)]?.values,
                   weights.count == layer.weightCount, biases.count == layer.outputSize
             else { throw ModelFileError.missingTensor(path: path, name: weightName(layer: index)) }
-            (network.parameters.pointer + layer.weightOffset).update(from: weights, count: weights.count)
+            // The file's [out, in] row-major W[o, i] goes to the in-memory [in, out] W[i, o].
+            let memory = network.parameters.pointer + layer.weightOffset
+            for o in 0..<layer.outputSize {
+                for i in 0..<layer.inputSize { memory[i * layer.outputSize + o] = weights[o * layer.inputSize + i] }
+            }
             (network.parameters.pointer + layer.biasOffset).update(from: biases, count: biases.count)
         }
         return LoadedModel(network: network, kind: kind, metadata: metadata)
+    }
+
+    /// `layer`'s weights as the file stores them: [out, in] row-major (the transpose of the in-memory
+    /// [in, out] W inside `parameters`).
+    static func fileWeights(of layer: DenseLayer, in parameters: UnsafeBufferPointer<Float>) -> [Float] {
+        var values = [Float](repeating: 0, count: layer.weightCount)
+        for o in 0..<layer.outputSize {
+            for i in 0..<layer.inputSize {
+                values[o * layer.inputSize + i] = parameters[layer.weightOffset + i * layer.outputSize + o]
+            }
+        }
+        return values
     }
 }

@@ -9,7 +9,7 @@ struct Bench: ParsableCommand {
             Each configuration trains from the same seed on the same data: one warm-up epoch, then \
             --repeats timed epochs (training steps only). Reports median and min samples/s, ms per step, \
             GFLOP/s (forward + backward, 450,944 FLOPs per sample), that rate as a share of a 2048³ SGEMM \
-            measured on the same engine and thread count, the final test accuracy, and the peak resident \
+            timed on the same engine and thread count right before the configuration, the final test accuracy, and the peak resident \
             memory while the configuration ran (data set included). Ratios (BLAS/Swift, 2 threads/1 thread) come from this run only. A ridge-regression \
             row (LAPACKE_sposv) shows what a plain linear classifier reaches. Use a release build: debug numbers are \
             meaningless.
@@ -72,25 +72,16 @@ struct Bench: ParsableCommand {
         if !json && !csv { print(environment.headerLines.joined(separator: "\n")) }
         if environment.isDebugBuild { printError(BenchmarkEnvironment.debugWarning) }
 
-        var peaks: [String: Double] = [:]
-        if !noPeak {
-            for engine in configurations.map(\.engine).uniqued() {
-                for threads in configurations.map(\.threads).uniqued() {
-                    progress("measuring the 2048³ SGEMM peak: \(engine), \(threads) thread(s)")
-                    peaks[peakKey(engine, threads)] = ThroughputBenchmark.gemmPeak(engine: makeEngine(engine, threads: threads))
-                }
-            }
-        }
         var measurements: [BenchmarkMeasurement] = []
         for (index, configuration) in configurations.enumerated() {
             progress("[\(index + 1)/\(configurations.count)] \(configuration.model) on \(configuration.engine), "
                      + "\(configuration.threads) thread(s), batch \(configuration.batchSize)")
             measurements.append(try ThroughputBenchmark.measure(configuration, train: train, test: test,
-                                                                repeats: repeats, seed: seed))
+                                                                repeats: repeats, seed: seed, measuringPeak: !noPeak))
         }
         progress("fitting the ridge reference (LAPACKE_sposv)")
         let ridge = try RidgeClassifier.fit(train)
-        let report = BenchmarkReport(environment: environment, measurements: measurements, peaks: peaks,
+        let report = BenchmarkReport(environment: environment, measurements: measurements,
                                      ridge: ridge, ridgeErrors: ridge.errors(on: test), testCount: test.count,
                                      repeats: repeats)
         if json {
@@ -107,7 +98,6 @@ struct Bench: ParsableCommand {
     }
 }
 
-func peakKey(_ engine: EngineKind, _ threads: Int) -> String { "\(engine)/\(threads)" }
 
 /// Parses "a,b,c" with `parse`, naming the option and the bad item on failure.
 func parseList<T>(_ text: String, option: String, _ parse: (String) -> T?) throws -> [T] {

@@ -108,6 +108,37 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// `bench --json` parses, and its derived numbers follow from the measured ones of the same run.
+    func testBenchJSONParsesAndItsNumbersAgree() throws {
+        let dataDirectory = try realDataDirectory()
+        let result = try BlasnetProcess.run(["bench", "--models", "dense", "--engines", "blas", "--threads", "1",
+                                             "--batch-sizes", "256", "--repeats", "2", "--json", "--data-dir", dataDirectory])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        let environment = try XCTUnwrap(document["environment"] as? [String: Any])
+        XCTAssertEqual(environment["build"] as? String, "debug")  // tests run the debug build; it says so
+        let rows = try XCTUnwrap(document["results"] as? [[String: Any]])
+        XCTAssertEqual(rows.count, 1)
+        let row = rows[0]
+        func number(_ key: String) throws -> Double { try XCTUnwrap(row[key] as? Double, key) }
+        let epochRates = try XCTUnwrap(row["epoch_samples_per_second"] as? [Double])
+        XCTAssertEqual(epochRates.count, 2)
+        XCTAssertTrue(epochRates.allSatisfy { $0 > 0 })
+        XCTAssertEqual(try number("median_samples_per_second"), (epochRates[0] + epochRates[1]) / 2, accuracy: 1e-6)
+        XCTAssertEqual(try number("min_samples_per_second"), epochRates.min()!)
+        let median = try number("median_samples_per_second")
+        XCTAssertEqual(try number("gflops"), median * 450_944 / 1e9, accuracy: 1e-9)
+        XCTAssertEqual(try number("ms_per_step"), 1000 * 12_665 / median / 50, accuracy: 1e-9)  // ⌈12665/256⌉ steps
+        let peak = try number("sgemm_peak_gflops")
+        XCTAssertGreaterThan(peak, 0)
+        XCTAssertEqual(try number("peak_fraction"), try number("gflops") / peak, accuracy: 1e-12)
+        XCTAssertEqual(row["test_count"] as? Int, 2115)
+        XCTAssertGreaterThan(try number("peak_resident_mib"), 0)
+        let ridge = try XCTUnwrap(document["ridge"] as? [String: Any])
+        XCTAssertEqual(ridge["test_count"] as? Int, 2115)
+        XCTAssertGreaterThan(try XCTUnwrap(ridge["test_accuracy"] as? Double), 0.9)
+    }
+
     /// The gate fails, naming the configuration, when a floor is raised above what the model reaches, and
     /// when a configuration is broken (a learning rate so small that the network stays at its random init).
     func testCheckFailsNamingTheConfiguration() throws {

@@ -35,15 +35,25 @@ public struct BenchmarkMeasurement: Sendable {
     /// Peak resident memory of the process while this configuration ran (VmHWM, reset before it), MiB:
     /// the data set plus this configuration's buffers.
     public let peakResidentMiB: Double
+    /// GFLOP/s of a 2048³ SGEMM on the same engine and threads, measured right before this configuration
+    /// trained (the machine's speed drifts over minutes, so a peak taken earlier can be off by 20 %+);
+    /// nil when not measured.
+    public let sgemmPeakGflops: Double?
+
+    /// `gflops` as a share of `sgemmPeakGflops`.
+    public var peakFraction: Double? { sgemmPeakGflops.map { gflops / $0 } }
 }
 
 public enum ThroughputBenchmark {
     /// Trains `configuration` for one warm-up epoch and `repeats` timed epochs from `seed`; the test
-    /// accuracy is the network's after all of them.
+    /// accuracy is the network's after all of them. With `measuringPeak`, first times a 2048³ SGEMM on the
+    /// same engine (see `gemmPeak`).
     public static func measure(_ configuration: BenchmarkConfiguration, train: LabeledImages, test: LabeledImages,
-                               repeats: Int, seed: UInt64 = TrainingConfiguration.defaultSeed) throws -> BenchmarkMeasurement {
-        ProcessMemory.resetPeak()
+                               repeats: Int, seed: UInt64 = TrainingConfiguration.defaultSeed,
+                               measuringPeak: Bool = true) throws -> BenchmarkMeasurement {
         let engine = makeEngine(configuration.engine, threads: configuration.threads)
+        let sgemmPeak = measuringPeak ? gemmPeak(engine: engine) : nil
+        ProcessMemory.resetPeak()
         let trainer = try Trainer(configuration: TrainingConfiguration(
             model: configuration.model, epochs: 1 + repeats, batchSize: configuration.batchSize, seed: seed),
             engine: engine)
@@ -57,7 +67,7 @@ public enum ThroughputBenchmark {
             millisecondsPerStep: 1000 * Double(train.count) / median / stepsPerEpoch,
             gflops: median * Double(trainer.network.flopsPerSample) / 1e9,
             testAccuracy: result.test.accuracy, testErrors: result.test.errors, testCount: result.test.count,
-            peakResidentMiB: ProcessMemory.peakResidentMiB)
+            peakResidentMiB: ProcessMemory.peakResidentMiB, sgemmPeakGflops: sgemmPeak)
     }
 
     /// GFLOP/s of one square `size`³ SGEMM on `engine`: the median of `runs` timed calls after one warm-up.

@@ -22,18 +22,3 @@ public func scalePixelBytesBaseline(_ source: UnsafePointer<UInt8>, into destina
                                     count: Int) {
     scalePixelBytes(source, into: destination, count: count)
 }
-
-/// The inverse of `scalePixelBytes` where it exists: bytes[i] = k for values[i] that is exactly Float(k) / 255
-/// (k in 0…255, the same bits, so −0 and NaN do not qualify). Returns false at the first value that is not.
-/// Here rather than beside its caller so that it runs optimised in debug builds too (10 M pixels per check).
-public func exactPixelBytes(_ values: UnsafePointer<Float>, into bytes: UnsafeMutablePointer<UInt8>, count: Int) -> Bool {
-    for i in 0..<count {
-        let value = values[i]
-        let level = (value * 255).rounded()
-        guard level >= 0, level <= 255 else { return false }  // NaN fails both
-        let byte = UInt8(level)
-        guard (Float(byte) / 255).bitPattern == value.bitPattern else { return false }
-        bytes[i] = byte
-    }
-    return true
-}

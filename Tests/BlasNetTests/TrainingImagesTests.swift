@@ -4,10 +4,10 @@ import SwiftKernelsAVX2
 import XCTest
 
 final class TrainingImagesTests: XCTestCase {
-    /// `count` images whose pixels are k/255, as the MNIST loader makes them (every level 0…255 appears).
+    /// `count` images made from pixel bytes, as the MNIST loader makes them (every level 0…255 appears).
     private func byteFormImages(count: Int) -> LabeledImages {
-        let pixels = (0..<(count * LabeledImages.pixelCount)).map { Float(($0 &* 7919) % 256) / 255 }
-        return LabeledImages(images: pixels, labels: (0..<count).map { Float($0 % 2) }, classes: (0, 1))
+        let bytes = (0..<(count * LabeledImages.pixelCount)).map { UInt8(($0 &* 7919) % 256) }
+        return LabeledImages(pixelBytes: bytes, labels: (0..<count).map { Float($0 % 2) }, classes: (0, 1))
     }
 
     private func gathered(_ store: TrainingImages, rows: [Int]) -> [Float] {
@@ -24,6 +24,8 @@ final class TrainingImagesTests: XCTestCase {
         let data = byteFormImages(count: 5)
         let store = TrainingImages(data)
         XCTAssertTrue(store.gathersBytes)
+        // The floats the bytes stand for are the loader's: Float(k) / 255, bit for bit.
+        XCTAssertEqual(data.images.map(\.bitPattern), data.pixelBytes!.map { (Float($0) / 255).bitPattern })
         let rows = [3, 0, 4, 4, 1]
         XCTAssertEqual(gathered(store, rows: rows).map(\.bitPattern), expectedRows(data, rows: rows).map(\.bitPattern))
     }
@@ -31,13 +33,13 @@ final class TrainingImagesTests: XCTestCase {
     func testRealMNISTIsGatheredFromBytes() throws {
         let (train, _) = try RealData.zeroVersusOne()
         let store = TrainingImages(train)
-        XCTAssertTrue(store.gathersBytes, "the loader's pixels are k/255")
+        XCTAssertTrue(store.gathersBytes, "the loader keeps the pixel bytes")
         let rows = [train.count - 1, 0, 17, 4242]
         XCTAssertEqual(gathered(store, rows: rows).map(\.bitPattern), expectedRows(train, rows: rows).map(\.bitPattern))
     }
 
-    func testOtherImagesAreGatheredAsFloats() {
-        // One pixel that is not k/255 anywhere in the set keeps the whole set as floats.
+    func testImagesGivenAsFloatsAreGatheredAsFloats() {
+        // Images given as floats (here k/255 but for one pixel, which may be anything) have no bytes.
         for odd: Float in [0.5, -0.0, .nan, 256 / 255, -1 / 255, Float(1) / 255 + .ulpOfOne] {
             var pixels = byteFormImages(count: 3).images
             pixels[1000] = odd

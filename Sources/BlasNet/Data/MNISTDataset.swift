@@ -1,4 +1,6 @@
 import Foundation
+import SwiftKernels
+import SwiftKernelsAVX2
 
 /// Two MNIST digits as a binary problem. `images` is N×784 row-major, pixels scaled to [0, 1];
 /// `labels[i]` is 0 for the first digit of `classes` and 1 for the second.
@@ -6,6 +8,10 @@ public struct LabeledImages: Sendable {
     public static let pixelCount = 28 * 28
 
     public let images: [Float]
+    /// The pixels as bytes 0–255 when the images were made from bytes (`init(pixelBytes:…)`, as the MNIST
+    /// loader does): images[i] == Float(pixelBytes[i]) / 255 exactly. Training gathers its batches from
+    /// these, a quarter of the bytes. nil for images given as floats.
+    public let pixelBytes: [UInt8]?
     public let labels: [Float]
     public let count: Int
     /// The digits behind label 0 and label 1.
@@ -16,10 +22,35 @@ public struct LabeledImages: Sendable {
     public init(images: [Float], labels: [Float], classes: (Int, Int), sourceIndices: [Int]? = nil) {
         precondition(images.count == labels.count * Self.pixelCount, "images must be N×784 for N labels")
         self.images = images
+        pixelBytes = nil
         self.labels = labels
         self.count = labels.count
         self.classes = classes
         self.sourceIndices = sourceIndices ?? Array(0..<labels.count)
+    }
+
+    /// Images from pixel bytes 0–255 (N×784 row-major), scaled to [0, 1] by Float(byte) / 255; the bytes are kept.
+    public init(pixelBytes: [UInt8], labels: [Float], classes: (Int, Int), sourceIndices: [Int]? = nil) {
+        precondition(pixelBytes.count == labels.count * Self.pixelCount, "images must be N×784 for N labels")
+        var images = [Float](repeating: 0, count: pixelBytes.count)
+        pixelBytes.withUnsafeBufferPointer { source in
+            images.withUnsafeMutableBufferPointer { scalePixelBytesOnThisCPU(source.baseAddress!, $0.baseAddress!, source.count) }
+        }
+        self.images = images
+        self.pixelBytes = pixelBytes
+        self.labels = labels
+        self.count = labels.count
+        self.classes = classes
+        self.sourceIndices = sourceIndices ?? Array(0..<labels.count)
+    }
+}
+
+/// `scalePixelBytes` in the build this CPU runs best: destination[i] = Float(source[i]) / 255.
+func scalePixelBytesOnThisCPU(_ source: UnsafePointer<UInt8>, _ destination: UnsafeMutablePointer<Float>, _ count: Int) {
+    if CPUFeatures.useAVX2FMAKernels {
+        scalePixelBytesAVX2(source, into: destination, count: count)
+    } else {
+        scalePixelBytesBaseline(source, into: destination, count: count)
     }
 }
 
@@ -100,16 +131,16 @@ public enum MNISTDataset {
         }
         let kept = labels.indices.filter { labels[$0] == classes.0 || labels[$0] == classes.1 }
         guard !kept.isEmpty else { throw DatasetError.noSamples(path: labelPath, classes: classes) }
-        var pixels = [Float](repeating: 0, count: kept.count * LabeledImages.pixelCount)
+        var pixels = [UInt8](repeating: 0, count: kept.count * LabeledImages.pixelCount)
         pixels.withUnsafeMutableBufferPointer { destination in
             images.pixels.withUnsafeBufferPointer { source in
                 for (row, index) in kept.enumerated() {
-                    let from = index * LabeledImages.pixelCount, to = row * LabeledImages.pixelCount
-                    for p in 0..<LabeledImages.pixelCount { destination[to + p] = Float(source[from + p]) / 255 }
+                    (destination.baseAddress! + row * LabeledImages.pixelCount)
+                        .update(from: source.baseAddress! + index * LabeledImages.pixelCount, count: LabeledImages.pixelCount)
                 }
             }
         }
         let binary = kept.map { labels[$0] == classes.1 ? Float(1) : Float(0) }
-        return LabeledImages(images: pixels, labels: binary, classes: classes, sourceIndices: kept)
+        return LabeledImages(pixelBytes: pixels, labels: binary, classes: classes, sourceIndices: kept)
     }
 }

@@ -111,11 +111,14 @@ public func gemmParallel(_ problem: GemmProblem, workspaces: [GemmWorkspace],
     let tileSize = splitColumns ? GemmBlocking.microColumns : GemmBlocking.microRows
     let extent = splitColumns ? problem.n : problem.m
     let parts = min(threads, tiles)
+    let mode = FloatingPointMode.current  // worker threads compute as the caller does
     DispatchQueue.concurrentPerform(iterations: parts) { part in
         let lower = min(extent, (tiles * part / parts) * tileSize)
         let upper = min(extent, (tiles * (part + 1) / parts) * tileSize)
         guard lower < upper else { return }
-        serial(splitColumns ? problem.columns(lower..<upper) : problem.rows(lower..<upper), workspaces[part])
+        mode.perform {
+            serial(splitColumns ? problem.columns(lower..<upper) : problem.rows(lower..<upper), workspaces[part])
+        }
     }
 }
 

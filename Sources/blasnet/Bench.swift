@@ -17,6 +17,7 @@ struct Bench: ParsableCommand {
             """)
 
     @OptionGroup var data: DataOptions
+    @OptionGroup var arithmetic: ArithmeticOptions
 
     @Option(help: "Comma-separated models.")
     var models: String = "dense,sigmoid"
@@ -69,7 +70,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         let configurations = try parsedConfigurations()
         let (train, test) = try data.load()
-        let environment = BenchmarkEnvironment.current
+        let environment = BenchmarkEnvironment.current(flushesSubnormals: arithmetic.flushesSubnormals)
         if !json && !csv { print(environment.headerLines.joined(separator: "\n")) }
         if environment.isDebugBuild { printError(BenchmarkEnvironment.debugWarning) }
 
@@ -78,7 +79,8 @@ struct Bench: ParsableCommand {
             progress("[\(index + 1)/\(configurations.count)] \(configuration.model) on \(configuration.engine), "
                      + "\(configuration.threads) thread(s), batch \(configuration.batchSize)")
             measurements.append(try ThroughputBenchmark.measure(configuration, train: train, test: test,
-                                                                repeats: repeats, seed: seed, measuringPeak: !noPeak))
+                                                                repeats: repeats, seed: seed, measuringPeak: !noPeak,
+                                                                flushesSubnormals: arithmetic.flushesSubnormals))
         }
         progress("fitting the ridge reference (LAPACKE_sposv)")
         let ridge = try RidgeClassifier.fit(train)

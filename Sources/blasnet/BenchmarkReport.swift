@@ -8,13 +8,15 @@ struct BenchmarkEnvironment: Encodable {
     let openblas_config: String
     let openblas_core: String
     let swift_kernel: String
+    /// "flushed to zero" or "kept (IEEE)": how training treated subnormal floats.
+    let subnormals: String
     let build: String
     let date: String
     let git_commit: String?
 
     var isDebugBuild: Bool { build == "debug" }
 
-    static var current: BenchmarkEnvironment {
+    static func current(flushesSubnormals: Bool) -> BenchmarkEnvironment {
         #if DEBUG
         let build = "debug"
         #else
@@ -23,7 +25,8 @@ struct BenchmarkEnvironment: Encodable {
         return BenchmarkEnvironment(
             cpu: CPUFeatures.current.modelName, cores: ThreadPolicy.onlineCores,
             openblas_config: OpenBLASEngine.configuration, openblas_core: OpenBLASEngine.coreName,
-            swift_kernel: SwiftEngine(threads: 1).details, build: build,
+            swift_kernel: SwiftEngine(threads: 1).details,
+            subnormals: flushesSubnormals ? "flushed to zero" : "kept (IEEE)", build: build,
             date: ISO8601DateFormatter().string(from: Date()), git_commit: gitCommit())
     }
 
@@ -34,7 +37,8 @@ struct BenchmarkEnvironment: Encodable {
         ["blasnet bench — \(date)" + (git_commit.map { ", commit \($0)" } ?? ""),
          "cpu: \(cpu), \(cores) cores; build: \(build)" + (isDebugBuild ? " (NUMBERS ARE MEANINGLESS)" : ""),
          "openblas: \(openblas_config) (core \(openblas_core))",
-         "swift engine: \(swift_kernel)"]
+         "swift engine: \(swift_kernel)",
+         "subnormal floats: \(subnormals)"]
     }
 
     private static func gitCommit() -> String? {

@@ -29,6 +29,22 @@ struct DataOptions: ParsableArguments {
     }
 }
 
+/// How training arithmetic treats subnormal floats (shared by `train` and `bench`).
+struct ArithmeticOptions: ParsableArguments {
+    @Flag(help: ArgumentHelp(
+        "Keep IEEE subnormal floats instead of flushing them to zero.",
+        discussion: """
+            By default training flushes subnormals (below 1.2e-38) to zero, as TensorFlow and JAX do: on x86 \
+            each one costs a slow microcode assist, and late in training Adam's moments of rarely lit pixels \
+            decay through that range. The weights do not change: 10 epochs from seed 42 on one thread end \
+            with the same weights bit for bit either way. OpenBLAS's own worker threads (--threads 2 and up) \
+            keep IEEE arithmetic regardless (Debian's OpenBLAS does not pass the mode on).
+            """))
+    var keepSubnormals = false
+
+    var flushesSubnormals: Bool { !keepSubnormals }
+}
+
 /// Model, engine and the hyper-parameters of a training run.
 struct TrainingOptions: ParsableArguments {
     @Option(help: "Model: 'dense' (ReLU hidden units) or 'sigmoid' (sigmoid hidden units).")
@@ -62,11 +78,14 @@ struct TrainingOptions: ParsableArguments {
             """))
     var threads: Int?
 
+    @OptionGroup var arithmetic: ArithmeticOptions
+
     var resolvedEngine: EngineKind { engine ?? model.defaultEngine }
 
     var configuration: TrainingConfiguration {
         TrainingConfiguration(model: model, epochs: epochs ?? 10, batchSize: batchSize,
-                              learningRate: learningRate ?? 1e-3, seed: seed)
+                              learningRate: learningRate ?? 1e-3, seed: seed,
+                              flushesSubnormals: arithmetic.flushesSubnormals)
     }
 
     func validate() throws {

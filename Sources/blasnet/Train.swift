@@ -63,7 +63,7 @@ struct Train: ParsableCommand {
             print(try TrainingSummary(configuration: configuration, engine: engine, trainCount: train.count,
                                         result: result).jsonString())
         } else {
-            output.printSummary(result, engine: engine)
+            output.printSummary(result, engine: engine, configuration: configuration)
             if let save { print("saved \(save)") }
         }
     }
@@ -100,12 +100,13 @@ struct TrainingOutput {
         }
     }
 
-    func printSummary(_ result: TrainingResult, engine: ComputeEngine) {
+    func printSummary(_ result: TrainingResult, engine: ComputeEngine, configuration: TrainingConfiguration) {
         let test = result.test
         print("test accuracy \(percent(test.accuracy)) (\(errorCount(test.errors)) of \(test.count)); "
               + "training \(format(result.trainSeconds, 3)) s, \(thousands(result.samplesPerSecond)) samples/s; "
               + "\(engine.threadCount) thread(s)")
-        print("engine: \(engine.details)")
+        print("engine: \(engine.details); subnormals "
+              + (configuration.flushesSubnormals ? "flushed to zero" : "kept (--keep-subnormals)"))
     }
 }
 
@@ -119,6 +120,8 @@ struct TrainingSummary: Encodable {
     let batch_size: Int
     let learning_rate: Float
     let seed: UInt64
+    /// Whether training flushed subnormal floats to zero (`--keep-subnormals` not given).
+    let flushes_subnormals: Bool
     let test_accuracy: Double
     let test_errors: Int
     let test_count: Int
@@ -141,6 +144,7 @@ struct TrainingSummary: Encodable {
         batch_size = configuration.batchSize
         learning_rate = configuration.learningRate
         seed = configuration.seed
+        flushes_subnormals = configuration.flushesSubnormals
         test_accuracy = result.test.accuracy
         test_errors = result.test.errors
         test_count = result.test.count

@@ -117,6 +117,7 @@ final class CommandLineTests: XCTestCase {
         let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
         let environment = try XCTUnwrap(document["environment"] as? [String: Any])
         XCTAssertEqual(environment["build"] as? String, "debug")  // tests run the debug build; it says so
+        XCTAssertEqual(environment["subnormals"] as? String, "flushed to zero")
         let rows = try XCTUnwrap(document["results"] as? [[String: Any]])
         XCTAssertEqual(rows.count, 1)
         let row = rows[0]
@@ -180,9 +181,10 @@ final class CommandLineTests: XCTestCase {
         let dataDirectory = try realDataDirectory()
         let directory = try makeTemporaryDirectory(self)
         let model = directory.appendingPathComponent("m.safetensors").path
-        for (kind, batch) in [("dense", "256"), ("sigmoid", "128")] {
+        for (kind, batch, flushes) in [("dense", "256", true), ("sigmoid", "128", false)] {
             let train = try BlasnetProcess.run(["train", "--model", kind, "--epochs", "1", "--batch-size", batch,
-                                                "--data-dir", dataDirectory, "--save", model, "--json"])
+                                                "--data-dir", dataDirectory, "--save", model, "--json"]
+                                               + (flushes ? [] : ["--keep-subnormals"]))
             XCTAssertEqual(train.status, 0, train.standardError)
             let trained = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(train.standardOutput.utf8)) as? [String: Any])
             // The fields compare-frameworks.sh times a run with: one epoch here, 12,665 samples.
@@ -190,6 +192,8 @@ final class CommandLineTests: XCTestCase {
             XCTAssertEqual(epochSeconds.count, 1, kind)
             XCTAssertEqual(epochSeconds.reduce(0, +), try XCTUnwrap(trained["train_seconds"] as? Double), accuracy: 1e-9, kind)
             XCTAssertEqual(trained["train_count"] as? Int, 12_665, kind)
+            XCTAssertEqual(trained["flushes_subnormals"] as? Bool, flushes, kind)
+            XCTAssertEqual(try ModelFile.load(model).metadata["subnormals"], flushes ? "flushed" : "kept", kind)
             let eval = try BlasnetProcess.run(["eval", "--model", model, "--data-dir", dataDirectory, "--json"])
             XCTAssertEqual(eval.status, 0, eval.standardError)
             let evaluated = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(eval.standardOutput.utf8)) as? [String: Any])

@@ -47,15 +47,16 @@ public struct BenchmarkMeasurement: Sendable {
 public enum ThroughputBenchmark {
     /// Trains `configuration` for one warm-up epoch and `repeats` timed epochs from `seed`; the test
     /// accuracy is the network's after all of them. With `measuringPeak`, first times a 2048³ SGEMM on the
-    /// same engine (see `gemmPeak`).
+    /// same engine (see `gemmPeak`). `flushesSubnormals`: see `TrainingConfiguration`.
     public static func measure(_ configuration: BenchmarkConfiguration, train: LabeledImages, test: LabeledImages,
                                repeats: Int, seed: UInt64 = TrainingConfiguration.defaultSeed,
-                               measuringPeak: Bool = true) throws -> BenchmarkMeasurement {
+                               measuringPeak: Bool = true, flushesSubnormals: Bool = true) throws -> BenchmarkMeasurement {
         let engine = makeEngine(configuration.engine, threads: configuration.threads)
         let sgemmPeak = measuringPeak ? gemmPeak(engine: engine) : nil
         ProcessMemory.resetPeak()
         let trainer = try Trainer(configuration: TrainingConfiguration(
-            model: configuration.model, epochs: 1 + repeats, batchSize: configuration.batchSize, seed: seed),
+            model: configuration.model, epochs: 1 + repeats, batchSize: configuration.batchSize, seed: seed,
+            flushesSubnormals: flushesSubnormals),
             engine: engine)
         let result = try trainer.train(on: train, test: test)
         let rates = result.epochs.dropFirst().map(\.samplesPerSecond)

@@ -10,6 +10,8 @@ public struct TrainingMetadata: Sendable {
     public var epochs: Int
     public var batchSize: Int
     public var learningRate: Float
+    /// Whether training flushed subnormal floats to zero; nil in files written before blasnet recorded it.
+    public var flushesSubnormals: Bool?
     public var testAccuracy: Double
     public var testErrors: Int
     public var testCount: Int
@@ -26,6 +28,7 @@ public struct TrainingMetadata: Sendable {
         epochs = configuration.epochs
         batchSize = configuration.batchSize
         learningRate = configuration.learningRate
+        flushesSubnormals = configuration.flushesSubnormals
         testAccuracy = result.test.accuracy
         testErrors = result.test.errors
         testCount = result.test.count
@@ -36,7 +39,7 @@ public struct TrainingMetadata: Sendable {
     /// String values for the file; doubles keep all 17 significant digits so they read back exactly.
     public var strings: [String: String] {
         func list(_ values: [Double]) -> String { values.map { String(format: "%.17g", $0) }.joined(separator: ",") }
-        return [
+        var strings = [
             "classes": "\(classes.0),\(classes.1)", "engine": engine.rawValue, "threads": "\(threads)",
             "seed": "\(seed)", "epochs": "\(epochs)", "batch_size": "\(batchSize)",
             "learning_rate": String(format: "%.9g", learningRate),
@@ -44,9 +47,12 @@ public struct TrainingMetadata: Sendable {
             "test_count": "\(testCount)", "epoch_losses": list(epochLosses),
             "epoch_test_accuracies": list(epochTestAccuracies),
         ]
+        if let flushesSubnormals { strings["subnormals"] = flushesSubnormals ? "flushed" : "kept" }
+        return strings
     }
 
-    /// Parses `strings`; nil when a field is missing or malformed (a file written by another tool).
+    /// Parses `strings`; nil when a field is missing or malformed (a file written by another tool). The
+    /// optional "subnormals" field ("flushed" or "kept") may be absent but not malformed.
     public init?(strings: [String: String]) {
         func doubles(_ key: String) -> [Double]? {
             guard let text = strings[key] else { return nil }
@@ -66,6 +72,12 @@ public struct TrainingMetadata: Sendable {
               let testCount = strings["test_count"].flatMap({ Int($0) }),
               let epochLosses = doubles("epoch_losses"), let epochTestAccuracies = doubles("epoch_test_accuracies")
         else { return nil }
+        switch strings["subnormals"] {
+        case nil: flushesSubnormals = nil
+        case "flushed": flushesSubnormals = true
+        case "kept": flushesSubnormals = false
+        default: return nil
+        }
         self.classes = classes
         self.engine = engine
         self.threads = threads

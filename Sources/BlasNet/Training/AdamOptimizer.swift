@@ -45,8 +45,9 @@ public final class AdamOptimizer {
         if parts <= 1 {
             slices.update(0..<parameters.count)
         } else {
+            let mode = FloatingPointMode.current  // worker threads compute as the caller does
             DispatchQueue.concurrentPerform(iterations: parts) { part in
-                slices.update(slices.range(part: part, of: parts))
+                mode.perform { slices.update(slices.range(part: part, of: parts)) }
             }
         }
     }

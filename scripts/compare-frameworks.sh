@@ -19,6 +19,8 @@ Trains the dense model (784-128-64-1, Adam, MNIST 0 vs 1) with
   numpy     scripts/reference/numpy_dense.py --json
   pytorch   scripts/reference/pytorch_dense.py --json
   jax       scripts/reference/jax_dense.py --json
+and, when asked for with --tools,
+  pytorch-ftz  scripts/reference/pytorch_dense.py --json --flush-denormals
 for every batch size x thread count, R times each (the repeats are interleaved
 across tools and configurations), and prints one table: the median samples/s
 over the repeats, the test accuracy, and blasnet/tool (>1: blasnet is faster),
@@ -36,7 +38,11 @@ Options:
   --warmup-epochs W   leading epochs of each run left out of samples/s; 0 counts
                       every epoch (default: 1; must be less than --epochs)
   --repeats R         runs per configuration; the median is reported (default: 3)
-  --tools LIST        any of blasnet,numpy,pytorch,jax (default: all four)
+  --tools LIST        any of blasnet,numpy,pytorch,jax,pytorch-ftz (default:
+                      blasnet,numpy,pytorch,jax). blasnet and JAX flush subnormal
+                      floats to zero; PyTorch and NumPy keep them by default.
+                      pytorch-ftz is PyTorch with torch.set_flush_denormal(True),
+                      to compare with the same arithmetic.
   --data-dir DIR      MNIST directory passed to every tool
                       (default: each tool's own: \$BLASNET_DATA_DIR, else data/mnist)
   --build             run 'swift build -c release' in the repository first even
@@ -107,7 +113,7 @@ IFS=, read -r -a THREAD_LIST <<<"$THREADS"
 IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
 [[ ${#TOOL_LIST[@]} -gt 0 ]] || die "--tools must name at least one tool"
 for tool in "${TOOL_LIST[@]}"; do
-    case $tool in blasnet|numpy|pytorch|jax) ;; *) die "unknown tool '$tool' in --tools (blasnet, numpy, pytorch, jax)" ;; esac
+    case $tool in blasnet|numpy|pytorch|pytorch-ftz|jax) ;; *) die "unknown tool '$tool' in --tools (blasnet, numpy, pytorch, pytorch-ftz, jax)" ;; esac
 done
 if [[ -n $DATA_DIR && ! -d $DATA_DIR ]]; then
     die "MNIST directory $DATA_DIR does not exist; fetch it with scripts/fetch-mnist.sh $DATA_DIR"
@@ -140,15 +146,16 @@ if has_tool numpy; then
         echo "numpy: not installed: pip install numpy" >&2
     fi
 fi
-if has_tool pytorch; then
+for variant in pytorch pytorch-ftz; do
+    has_tool $variant || continue
     if "$PYTHON" -c 'import numpy, torch' >/dev/null 2>&1; then
-        ACTIVE+=(pytorch)
+        ACTIVE+=($variant)
     elif ! "$PYTHON" -c 'import numpy' >/dev/null 2>&1; then
-        echo "pytorch: not installed: pip install numpy torch" >&2
+        echo "$variant: not installed: pip install numpy torch" >&2
     else
-        echo "pytorch: not installed: pip install torch --index-url https://download.pytorch.org/whl/cpu (CPU-only) or pip install torch" >&2
+        echo "$variant: not installed: pip install torch --index-url https://download.pytorch.org/whl/cpu (CPU-only) or pip install torch" >&2
     fi
-fi
+done
 if has_tool jax; then
     if "$PYTHON" -c 'import numpy, jax' >/dev/null 2>&1; then
         ACTIVE+=(jax)
@@ -173,6 +180,7 @@ run_tool() { # TOOL THREADS BATCH -> JSON object on stdout
         blasnet) "$BLASNET_BIN" train --model dense --engine blas "${common[@]}" ;;
         numpy) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/numpy_dense.py" "${common[@]}" ;;
         pytorch) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/pytorch_dense.py" "${common[@]}" ;;
+        pytorch-ftz) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/pytorch_dense.py" "${common[@]}" --flush-denormals ;;
         jax) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/jax_dense.py" "${common[@]}" ;;
     esac
 }
@@ -231,7 +239,7 @@ path, epochs, warmup, repeats, coretype, l2 = sys.argv[1:]
 runs = [json.loads(l) for l in open(path) if l.strip()]
 if not runs:
     sys.exit("no successful run")
-order = {"blasnet": 0, "numpy": 1, "pytorch": 2, "jax": 3}
+order = {"blasnet": 0, "numpy": 1, "pytorch": 2, "pytorch-ftz": 3, "jax": 4}
 groups = {}
 for run in runs:
     groups.setdefault((run["threads"], run["batch"], run["tool"]), []).append(
@@ -274,7 +282,10 @@ for r in rows:
 print()
 details = {}
 for run in runs:
-    details.setdefault(run["tool"], run["result"].get("engine_details") or run["result"].get("engine", "?"))
+    text = run["result"].get("engine_details") or run["result"].get("engine", "?")
+    if run["result"].get("flushes_subnormals"):
+        text += "; subnormals flushed to zero"
+    details.setdefault(run["tool"], text)
 for tool in sorted(details, key=order.get):
     print(f"{tool}: {details[tool]}")
 env = ", ".join(f"{k}={v}" for k, v in (("OPENBLAS_CORETYPE", coretype), ("OPENBLAS_L2_SIZE", l2)) if v)

@@ -100,8 +100,9 @@ def _seed(text):
     return value
 
 
-def parse_args(prog, engine_description, argv=None):
-    """The options shared by both reference scripts (the same names as `blasnet train`)."""
+def parse_args(prog, engine_description, argv=None, flush_denormals_option=False):
+    """The options shared by the reference scripts (the same names as `blasnet train`), plus
+    --flush-denormals where the framework can switch it (PyTorch)."""
     parser = argparse.ArgumentParser(
         prog=prog,
         description=(
@@ -127,6 +128,11 @@ def parse_args(prog, engine_description, argv=None):
                              f"{available_cores()} here)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with the results instead of text")
+    if flush_denormals_option:
+        parser.add_argument("--flush-denormals", action="store_true",
+                            help="flush subnormal floats to zero, as blasnet (unless --keep-subnormals), "
+                                 "JAX and TensorFlow do by default (default: IEEE subnormals, the framework's "
+                                 "own default)")
     args = parser.parse_args(argv)
     if args.data_dir is not None and args.data_dir == "":
         parser.error("--data-dir must not be empty")

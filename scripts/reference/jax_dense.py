@@ -130,6 +130,10 @@ def describe_jax(jax, xla_flags, pjrt_nproc):
     details = (f"jax {jax.__version__}, jaxlib {jaxlib.__version__} ({device.platform}, "
                f"{jax.device_count()} device(s), synchronous dispatch; XLA_FLAGS='{xla_flags}', "
                f"PJRT_NPROC={pjrt_nproc})")
+    # XLA's CPU backend flushes subnormal floats to zero; report what this install does, measured.
+    import numpy as np
+    half = jax.jit(lambda x: x * np.float32(0.5))(np.float32(1e-38))
+    details += "; subnormals " + ("flushed to zero" if float(half) == 0 else "kept (IEEE)")
     return details
 
 

@@ -121,7 +121,7 @@ def describe_torch(torch):
 
 
 def main():
-    args = common.parse_args(PROG, "PyTorch (CPU)")
+    args = common.parse_args(PROG, "PyTorch (CPU)", flush_denormals_option=True)
     common.set_thread_env(args.threads)
     try:
         import numpy as np
@@ -138,6 +138,8 @@ def main():
     except RuntimeError:
         pass  # only settable once, before any inter-op work; the default is fine then
     torch.manual_seed(args.seed)
+    if args.flush_denormals and not torch.set_flush_denormal(True):
+        common.fail(PROG, "--flush-denormals: this CPU has no flush-to-zero mode (torch.set_flush_denormal)")
 
     try:
         x_train, y_train, x_test, y_test = common.load_mnist(args.data_dir, args.classes)
@@ -149,6 +151,8 @@ def main():
     x_train, y_train = torch.from_numpy(x_train), torch.from_numpy(y_train)
     x_test, y_test = torch.from_numpy(x_test), torch.from_numpy(y_test)
     details = describe_torch(torch)
+    if args.flush_denormals:
+        details += "; subnormals flushed to zero"
     threads = torch.get_num_threads()
 
     common.run_and_report(

@@ -280,14 +280,19 @@ print(line(["-" * w for w in widths]))
 for r in rows:
     print(line(r))
 print()
-details = {}
+details = {}  # tool -> {threads: what the tool reported about its engine, from its first run at that count}
 for run in runs:
     text = run["result"].get("engine_details") or run["result"].get("engine", "?")
     if run["result"].get("flushes_subnormals"):
         text += "; subnormals flushed to zero"
-    details.setdefault(run["tool"], text)
+    details.setdefault(run["tool"], {}).setdefault(run["threads"], text)
 for tool in sorted(details, key=order.get):
-    print(f"{tool}: {details[tool]}")
+    texts = details[tool]
+    if len(set(texts.values())) == 1:
+        print(f"{tool}: {next(iter(texts.values()))}")
+    else:
+        for threads, text in sorted(texts.items()):
+            print(f"{tool}, {threads} thread(s): {text}")
 env = ", ".join(f"{k}={v}" for k, v in (("OPENBLAS_CORETYPE", coretype), ("OPENBLAS_L2_SIZE", l2)) if v)
 if env:
     print(f"note: {env} is set: blasnet ran with it, the Python references without it")

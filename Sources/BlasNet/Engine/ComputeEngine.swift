@@ -19,6 +19,9 @@ public protocol ComputeEngine: AnyObject {
     var kind: EngineKind { get }
     /// Threads this engine uses for one GEMM (already capped at the core count).
     var threadCount: Int { get }
+    /// Threads the element-wise work between the products (the Adam update) should use: the engine
+    /// knows whether waking extra threads for it pays (1 … `threadCount`).
+    var elementwiseThreadCount: Int { get }
     /// One line describing the implementation, e.g. the OpenBLAS build string.
     var details: String { get }
 

@@ -114,7 +114,7 @@ public final class Trainer {
         network.initializeGlorotUniform(using: &generator)
         self.network = network
         optimizer = AdamOptimizer(parameterCount: network.parameterCount, learningRate: configuration.learningRate,
-                                  threads: engine.threadCount)
+                                  threads: engine.elementwiseThreadCount)
         workspace = NetworkWorkspace(network: network, capacity: configuration.batchSize)
         evaluationWorkspace = NetworkWorkspace(network: network, capacity: NetworkWorkspace.evaluationCapacity)
         batchInput = FloatBuffer(count: configuration.batchSize * network.inputSize)

@@ -18,8 +18,9 @@ public final class AdamOptimizer {
     private let firstMoment: FloatBuffer
     private let secondMoment: FloatBuffer
 
-    /// Keras defaults: lr 1e-3, β1 0.9, β2 0.999, ε 1e-7. `threads`: as many as the engine uses — the
-    /// update streams ~3.5 MB per step for the dense model, a fifth of a batch-32 step on one core.
+    /// Keras defaults: lr 1e-3, β1 0.9, β2 0.999, ε 1e-7. `threads`: the engine's
+    /// `elementwiseThreadCount` — the update streams ~3.5 MB per step for the dense model, about an
+    /// eighth of a batch-32 step on one core.
     public init(parameterCount: Int, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-7, threads: Int = 1) {
         threadCount = max(1, threads)

@@ -33,15 +33,19 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         // Portable pure-Swift GEMM (packing, register-blocked SIMD micro-kernel, threads).
         .target(name: "SwiftKernels", swiftSettings: optimizedKernelSettings),
         // The same code inlined into a module built for AVX2 + FMA.
         .target(name: "SwiftKernelsAVX2", dependencies: ["SwiftKernels"], swiftSettings: avx2Settings),
         .target(name: "BlasNet", dependencies: ["COpenBLAS", "SwiftKernels", "SwiftKernelsAVX2"]),
+        // The pictures (prediction grid, training curves, benchmark chart) on Cairo, from plain data.
+        .target(name: "BlasNetPictures", dependencies: ["CCairo"]),
         .executableTarget(
             name: "blasnet",
-            dependencies: ["BlasNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BlasNet", "BlasNetPictures", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "BlasNetTests", dependencies: ["BlasNet", "SwiftKernels", "SwiftKernelsAVX2"]),
+        .testTarget(name: "BlasNetPicturesTests", dependencies: ["BlasNetPictures", "CCairo"]),
     ]
 )

@@ -4,7 +4,7 @@ set -euo pipefail
 
 PROG=setup.sh
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-APT_PACKAGES_HINT="pkg-config libopenblas-dev liblapacke-dev"
+APT_PACKAGES_HINT="pkg-config libopenblas-dev liblapacke-dev libcairo2-dev fonts-dejavu-core"
 
 usage() {
     cat <<EOF
@@ -82,6 +82,13 @@ fi
 if ! dpkg_installed liblapacke-dev && ! lapacke_header >/dev/null; then
     MISSING+=(liblapacke-dev)
 fi
+# Cairo draws the pictures; DejaVu Sans is the font they are drawn in on every machine.
+if ! dpkg_installed libcairo2-dev && ! { have pkg-config && pkg-config --exists cairo; }; then
+    MISSING+=(libcairo2-dev)
+fi
+if ! dpkg_installed fonts-dejavu-core && [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+    MISSING+=(fonts-dejavu-core)
+fi
 
 if [ ${#MISSING[@]} -gt 0 ]; then
     have apt-get || die "missing: ${MISSING[*]}, and apt-get is not available; install OpenBLAS and LAPACKE development files (with openblas.pc for pkg-config) and pkg-config by hand"
@@ -105,6 +112,7 @@ have pkg-config || die "pkg-config is still not on PATH"
 pkg-config --exists openblas \
     || die "pkg-config cannot find 'openblas' (openblas.pc); install libopenblas-dev or set PKG_CONFIG_PATH"
 hdr=$(lapacke_header) || die "lapacke.h not found; install liblapacke-dev"
+pkg-config --exists cairo || die "pkg-config cannot find 'cairo' (cairo.pc); install libcairo2-dev"
 log "openblas $(pkg-config --modversion openblas) via pkg-config; $hdr"
 
 # ---------------------------------------------------------------- swift

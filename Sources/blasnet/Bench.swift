@@ -1,5 +1,6 @@
 import ArgumentParser
 import BlasNet
+import BlasNetPictures
 import Foundation
 
 struct Bench: ParsableCommand {
@@ -41,6 +42,10 @@ struct Bench: ParsableCommand {
     @Flag(help: "Skip the 2048³ SGEMM timed before each configuration (no SGEMM or %peak; ~1 s less per row).")
     var noPeak = false
 
+    @Option(help: ArgumentHelp("Also draw the results as a bar chart (samples/s per configuration, with each row's "
+                               + "SGEMM ceiling marked) into this .png or .svg file.", valueName: "file"))
+    var plot: String?
+
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
@@ -51,6 +56,9 @@ struct Bench: ParsableCommand {
         _ = try parsedConfigurations()
         if repeats < 1 { throw ValidationError("--repeats must be at least 1 (got \(repeats))") }
         if json && csv { throw ValidationError("--json and --csv are exclusive") }
+        if let plot, PictureFormat(path: plot) == nil {
+            throw ValidationError("--plot \(plot): the file name must end in .png or .svg")
+        }
     }
 
     func parsedConfigurations() throws -> [BenchmarkConfiguration] {
@@ -87,6 +95,7 @@ struct Bench: ParsableCommand {
         let report = BenchmarkReport(environment: environment, measurements: measurements,
                                      ridge: ridge, ridgeErrors: ridge.errors(on: test), testCount: test.count,
                                      repeats: repeats)
+        if let plot { try drawChart(measurements, environment: environment, to: plot) }
         if json {
             print(try report.jsonString())
         } else if csv {
@@ -94,6 +103,27 @@ struct Bench: ParsableCommand {
         } else {
             print(report.tableLines.joined(separator: "\n"))
         }
+    }
+
+    /// The chart: a group per model and batch size, a bar per engine and thread count.
+    private func drawChart(_ measurements: [BenchmarkMeasurement], environment: BenchmarkEnvironment, to path: String) throws {
+        let bars = measurements.map { measurement -> BenchmarkChart.Bar in
+            let configuration = measurement.configuration
+            let engine = configuration.engine == .blas ? "OpenBLAS" : "Swift"
+            let threads = configuration.threads == 1 ? "1 thread" : "\(configuration.threads) threads"
+            // The ceiling: the samples/s at which this configuration's FLOPs would run at the SGEMM rate.
+            let ceiling = measurement.sgemmPeakGflops.flatMap { peak in
+                measurement.gflops > 0 ? measurement.medianSamplesPerSecond * peak / measurement.gflops : nil
+            }
+            return BenchmarkChart.Bar(group: "\(configuration.model), batch \(configuration.batchSize)",
+                                      series: "\(engine), \(threads)", samplesPerSecond: measurement.medianSamplesPerSecond,
+                                      ceiling: ceiling)
+        }
+        let chart = try BenchmarkChart.render(
+            bars: bars, title: "Training throughput, median of \(repeats) timed epoch\(repeats == 1 ? "" : "s")",
+            subtitle: environment.chartSubtitle, format: PictureFormat(path: path) ?? .png)
+        try AtomicFile.write(chart.data, to: path)
+        progress("wrote \(path)")
     }
 
     private func progress(_ message: String) {

@@ -41,6 +41,12 @@ struct BenchmarkEnvironment: Encodable {
          "subnormal floats: \(subnormals)"]
     }
 
+    /// One line for the chart: machine, build, date.
+    var chartSubtitle: String {
+        "\(cpu), \(cores) cores; OpenBLAS core \(openblas_core); Swift \(swift_kernel); \(build) build; "
+            + String(date.prefix(10)) + (git_commit.map { ", commit \($0)" } ?? "")
+    }
+
     private static func gitCommit() -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

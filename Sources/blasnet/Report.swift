@@ -1,16 +1,17 @@
 import ArgumentParser
 import BlasNet
+import BlasNetPictures
 import Foundation
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write pictures of both models: a predictions grid and their training curves (PNG).",
+        abstract: "Write pictures of both models: a predictions grid and their training curves (PNG or SVG).",
         discussion: """
             Trains the dense model on OpenBLAS and the sigmoid model on pure Swift (or loads them with \
-            --dense / --sigmoid), then writes DIR/predictions.png — at least 64 test digits, each titled \
-            with its label and both models' predictions, every misclassified image included and marked \
-            red, disagreements marked orange — and DIR/training-curves.png — loss and test accuracy per \
-            epoch for both models.
+            --dense / --sigmoid), then writes DIR/predictions.png — --cells test digits, each captioned \
+            with its label and both models' predicted digit and ŷ = P(second digit); mistakes come first \
+            and are framed red, disagreements ringed orange — and DIR/training-curves.png — training loss \
+            (log scale) and test accuracy per epoch for both models. --format svg writes .svg files instead.
             """)
 
     @OptionGroup var data: DataOptions
@@ -30,8 +31,12 @@ struct Report: ParsableCommand {
     @Option(help: "Seed for the models trained here.")
     var seed: UInt64 = TrainingConfiguration.defaultSeed
 
-    @Option(help: "Test digits in the grid (the misclassified are always added).")
+    @Option(help: ArgumentHelp("Test digits in the grid: mistakes first, then correct ones spread over the set. "
+                               + "Never exceeded: if there are more mistakes, the grid says how many it leaves out."))
     var cells: Int = 64
+
+    @Option(help: ArgumentHelp("File format of the pictures: png or svg.", valueName: "format"))
+    var format: PictureFormat = .png
 
     @Flag(help: "Also save the models trained here as DIR/dense.safetensors and DIR/sigmoid.safetensors.")
     var saveModels = false
@@ -45,6 +50,8 @@ struct Report: ParsableCommand {
     /// A model ready for the pictures: its test probabilities and its curves.
     struct ModelResult {
         let name: String
+        /// The model's short name in the grid's captions.
+        let key: String
         let probabilities: [Float]
         let series: TrainingSeries
         /// A model trained here, to be saved once everything has succeeded (with --save-models).
@@ -64,29 +71,31 @@ struct Report: ParsableCommand {
         try denseResult.save?()
         try sigmoidResult.save?()
 
-        let labels = test.labels.map { Int($0) }
-        var mustShow: [Int] = []
-        for index in 0..<test.count {
-            let denseClass = denseResult.probabilities[index] > 0.5 ? 1 : 0
-            let sigmoidClass = sigmoidResult.probabilities[index] > 0.5 ? 1 : 0
-            if denseClass != labels[index] || sigmoidClass != labels[index] { mustShow.append(index) }
+        let (zero, one) = train.classes
+        func digit(_ classIndex: Float) -> Int { classIndex > 0.5 ? one : zero }
+        let labels = test.labels.map(digit)
+        let models = [denseResult, sigmoidResult].map { result in
+            PredictionGrid.Model(name: result.name, key: result.key,
+                                 predictions: result.probabilities.map { digit($0 > 0.5 ? 1 : 0) },
+                                 scores: result.probabilities)
         }
-        let indices = gridSelection(total: test.count, mustShow: mustShow, count: cells)
-        let grid = PredictionGrid.render(images: test.images, labels: labels, denseProbabilities: denseResult.probabilities,
-                                         sigmoidProbabilities: sigmoidResult.probabilities, indices: indices)
-        let gridPath = (out as NSString).appendingPathComponent("predictions.png")
-        try grid.writePNG(to: gridPath)
-        let curves = TrainingCurves.render(series: [denseResult.series, sigmoidResult.series])
-        let curvesPath = (out as NSString).appendingPathComponent("training-curves.png")
-        try curves.writePNG(to: curvesPath)
-        print("wrote \(gridPath) (\(indices.count) digits, \(mustShow.count) misclassified by either model) "
-              + "and \(curvesPath)")
+        let selection = PredictionGrid.select(labels: labels, models: models, cells: cells)
+        let grid = try PredictionGrid.render(
+            images: test.images, imageWidth: 28, imageHeight: 28, labels: labels, models: models, selection: selection,
+            title: "MNIST test digits \(zero) and \(one): predictions of two networks",
+            scoreMeaning: "ŷ = P(digit \(one))", format: format)
+        let curves = try TrainingCurves.render(series: [denseResult.series, sigmoidResult.series], format: format)
+        let gridPath = (out as NSString).appendingPathComponent("predictions.\(format.fileExtension)")
+        let curvesPath = (out as NSString).appendingPathComponent("training-curves.\(format.fileExtension)")
+        try AtomicFile.write(grid.data, to: gridPath)
+        try AtomicFile.write(curves.data, to: curvesPath)
+        print("wrote \(gridPath) (\(selection.indices.count) digits; \(selection.subtitle)) and \(curvesPath)")
     }
 
     private func model(_ kind: ModelKind, engine kindOfEngine: EngineKind, file: String?, train: LabeledImages,
                        test: LabeledImages) throws -> ModelResult {
         let engine = makeEngine(kindOfEngine, threads: ThreadPolicy.resolve(requested: 2).threads)
-        let name = "\(kind) (\(kindOfEngine))"
+        let name = "\(kind) on \(kindOfEngine == .blas ? "OpenBLAS" : "Swift")"
         if let file {
             let loaded = try ModelFile.load(file)
             guard loaded.kind == kind else {
@@ -99,7 +108,7 @@ struct Report: ParsableCommand {
             }
             let evaluation = BlasNet.evaluate(loaded.network, on: test, engine: engine,
                                               workspace: NetworkWorkspace(network: loaded.network, capacity: NetworkWorkspace.evaluationCapacity))
-            return ModelResult(name: name, probabilities: evaluation.probabilities,
+            return ModelResult(name: name, key: kind.rawValue, probabilities: evaluation.probabilities,
                                series: TrainingSeries(name: name, losses: metadata?.epochLosses ?? [],
                                                       testAccuracies: metadata?.epochTestAccuracies ?? []))
         }
@@ -113,7 +122,7 @@ struct Report: ParsableCommand {
             printError("blasnet: interrupted at epoch \(epoch), step \(step); no pictures or models written")
             throw Interrupt.exitCode
         }
-        var modelResult = ModelResult(name: name, probabilities: result.test.probabilities,
+        var modelResult = ModelResult(name: name, key: kind.rawValue, probabilities: result.test.probabilities,
                                       series: TrainingSeries(name: name, losses: result.epochs.map(\.trainLoss),
                                                              testAccuracies: result.epochs.map(\.testAccuracy)))
         if saveModels {
@@ -125,3 +134,5 @@ struct Report: ParsableCommand {
         return modelResult
     }
 }
+
+extension PictureFormat: ExpressibleByArgument {}

@@ -45,7 +45,9 @@ let package = Package(
             name: "blasnet",
             dependencies: ["BlasNet", "BlasNetPictures", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "BlasNetTests", dependencies: ["BlasNet", "SwiftKernels", "SwiftKernelsAVX2"]),
+        // Golden/ holds the PyTorch dump the golden test reads by path (scripts/reference/golden_dump.py).
+        .testTarget(name: "BlasNetTests", dependencies: ["BlasNet", "SwiftKernels", "SwiftKernelsAVX2"],
+                    exclude: ["Golden"]),
         .testTarget(name: "BlasNetPicturesTests", dependencies: ["BlasNetPictures", "CCairo"]),
     ]
 )

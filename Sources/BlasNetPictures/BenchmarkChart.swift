@@ -61,7 +61,9 @@ public enum BenchmarkChart {
         let (groups, series) = order(bars)
         let left = 96.0, right = 32.0, top = 118.0, bottom = 70.0
         let groupWidth = Double(max(series.count, 1)) * barWidth + groupGap
-        let plotWidth = max(Double(max(groups.count, 1)) * groupWidth, 560)
+        let headerWidth = max(try Picture.measure(subtitle, size: 13), try Picture.measure(title, size: 16, bold: true),
+                              try Picture.measure(ceilingLegend, size: 13) + 300)
+        let plotWidth = max(Double(max(groups.count, 1)) * groupWidth, 560, headerWidth + 20)
         let width = Int(left + plotWidth + right), height = 560
         let panel = PlotPanel(area: Rectangle(x: left, y: top, width: plotWidth, height: Double(height) - top - bottom),
                               x: Axis(lower: 0, upper: 1, scale: .linear, ticks: []), y: valueAxis(bars))
@@ -87,7 +89,8 @@ public enum BenchmarkChart {
                     if let ceiling = bar.ceiling, ceiling.isFinite, ceiling > 0, let mark = panel.point(x: 0, y: ceiling) {
                         drawing.line(from: (x, mark.y), to: (x + barWidth, mark.y), width: 2.2, color: .black)
                         drawing.markRegion("\(group) / \(name) ceiling", x: x, y: mark.y, width: barWidth, height: 0)
-                        labelY = min(labelY, mark.y - 5)
+                        // The value sits on its bar, or above the ceiling line when that would cross it.
+                        if mark.y < top.y && mark.y > top.y - 18 { labelY = mark.y - 5 }
                         if barHeight > 22 {
                             let percent = "\(Int((100 * bar.samplesPerSecond / ceiling).rounded()))%"
                             drawing.text(percent, x: x + barWidth / 2, y: top.y + 14, size: 10, color: .white, anchor: .center)

@@ -23,6 +23,7 @@ let package = Package(
     products: [
         .executable(name: "blasnet", targets: ["blasnet"]),
         .library(name: "BlasNet", targets: ["BlasNet"]),
+        .library(name: "BlasNetPictures", targets: ["BlasNetPictures"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

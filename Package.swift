@@ -4,7 +4,7 @@ import PackageDescription
 // The pure-Swift matrix kernels are compiled twice: once for the baseline CPU (SSE2 on x86_64, NEON on
 // arm64) and once, on x86_64 hosts, with AVX2 + FMA enabled. The engine picks the variant at run time
 // from the CPU's features, so the default build runs everywhere and uses FMA where the CPU has it.
-// (Without the flag Swift emits no FMA: `addProduct` would become a library call, ~100x slower.)
+// (Without the flag Swift emits no FMA: `addProduct` would become a library call per element.)
 //
 // Both kernel modules are optimised even in debug builds (`-O` comes after SwiftPM's `-Onone`): unoptimised
 // SIMD code runs 100–1000× slower, which would make `swift test` crawl through every pure-Swift product.

@@ -7,8 +7,8 @@ import Glibc
 /// Why it matters: on x86-64 an SSE/AVX operation that reads or produces a subnormal takes a microcode
 /// assist costing on the order of 100 cycles. Late in training, Adam's first moments of rarely lit pixels decay
 /// through the subnormal range (×0.9 per step, about 150 steps from 1.2e-38 to zero), and with a few
-/// thousand of them in flight the update of the dense model took twice as long (measured, batch 32, one
-/// thread: 42 µs per step with flushing, 75–94 µs without from the third epoch on). TensorFlow and JAX
+/// thousand of them in flight the update of the dense model runs at a fraction of its speed
+/// (docs/performance.md has the measurement). TensorFlow and JAX
 /// flush on the CPU by default; PyTorch does after `torch.set_flush_denormal(True)`. Flushing changes an
 /// Adam step by at most about learning rate × 1.2e-38 / ε ≈ 1e-34, far below a weight's last bit: `blasnet
 /// train` (10 epochs, seed 42, one thread) ended with the same weights bit for bit either way.

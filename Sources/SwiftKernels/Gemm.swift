@@ -128,7 +128,7 @@ public func gemmBaseline(_ problem: GemmProblem, workspaces: [GemmWorkspace]) {
 }
 
 /// One thread's GEMM. `fused` selects fused multiply-add in the micro-kernel: pass true only from a
-/// module compiled for a CPU with FMA (elsewhere `addProduct` becomes a libm call, ~100× slower).
+/// module compiled for a CPU with FMA (elsewhere `addProduct` becomes a libm call, far slower than the plain loop).
 @inlinable @inline(__always)
 public func gemmSerial(_ problem: GemmProblem, fused: Bool, workspace: GemmWorkspace) {
     let m = problem.m, n = problem.n, k = problem.k, c = problem.c, ldc = problem.ldc

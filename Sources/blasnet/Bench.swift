@@ -39,7 +39,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Seed for every configuration.")
     var seed: UInt64 = TrainingConfiguration.defaultSeed
 
-    @Flag(help: "Skip the 2048³ SGEMM timed before each configuration (no SGEMM or %peak; ~1 s less per row).")
+    @Flag(help: "Skip the 2048³ SGEMM timed before each configuration (no SGEMM or %peak; faster).")
     var noPeak = false
 
     @Option(help: ArgumentHelp("Also draw the results as a bar chart (samples/s per configuration, with each row's "

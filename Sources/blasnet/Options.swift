@@ -62,8 +62,7 @@ struct TrainingOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Adam learning rate.",
                                discussion: """
-            Default: 0.001 (Keras's Adam default) for both models. The sigmoid net needs no other value: \
-            with it, 10 epochs reach 99.9–100 % test accuracy over seeds 1–3 (0–2 errors of 2115).
+            Default: 0.001 (Keras's Adam default) for both models; the sigmoid net trains well with it too.
             """))
     var learningRate: Float?
 
@@ -110,12 +109,11 @@ struct TrainingOptions: ParsableArguments {
     }
 }
 
-/// The thread count used when --threads is not given. Measured on a 2-core AMD EPYC (release build,
-/// dense model on OpenBLAS): batch 32 trains at ~107k samples/s on 1 thread and ~147k on 2; batch 256 at
-/// ~153k and ~245k. Two threads win at both sizes; beyond the core count sgemm slows down.
+/// The thread count used when --threads is not given: two threads where the machine has them (beyond the
+/// core count sgemm slows down). Whether two pay at small batches depends on the host: docs/performance.md.
 enum ThreadDefaults {
     static var threads: Int { min(2, ThreadPolicy.onlineCores) }
-    static let describe = "2 (or 1 on a 1-core machine): fastest measured on a 2-core machine at batch 32 and 256"
+    static let describe = "2 (or 1 on a 1-core machine)"
 }
 
 func printError(_ message: String) {

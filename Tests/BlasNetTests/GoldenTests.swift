@@ -199,14 +199,8 @@ final class GoldenTests: XCTestCase {
                             tolerance: Self.logitTolerance, engine: name, group: "logits")
                 assertClose("\(model).loss", [Float(statistics.lossSum / Double(Self.batch))], golden: golden,
                             tolerance: Self.lossTolerance, engine: name, group: "loss")
-                let gradients = workspace.gradients.array
-                for (index, layer) in network.layers.enumerated() {
-                    let (weight, bias) = layerTensors(gradients, layer: layer)
-                    assertClose("\(model).grad.fc\(index + 1).weight", weight, golden: golden,
-                                tolerance: Self.gradientTolerance, engine: name, group: "gradients")
-                    assertClose("\(model).grad.fc\(index + 1).bias", bias, golden: golden,
-                                tolerance: Self.gradientTolerance, engine: name, group: "gradients")
-                }
+                assertLayersClose("\(model).grad", workspace.gradients.array, network: network, golden: golden,
+                                  tolerance: Self.gradientTolerance, engine: name, group: "gradients")
             }
         }
         report("forward/backward")
@@ -231,17 +225,22 @@ final class GoldenTests: XCTestCase {
                     optimizer.update(parameters: network.parameters, gradients: workspace.gradients)
                 }
                 XCTAssertEqual(optimizer.step, Self.adamSteps)
-                let parameters = network.parameters.array
-                for (index, layer) in network.layers.enumerated() {
-                    let (weight, bias) = layerTensors(parameters, layer: layer)
-                    assertClose("\(model).step3.fc\(index + 1).weight", weight, golden: golden,
-                                tolerance: Self.stepTolerance, engine: name, group: "step3 weights")
-                    assertClose("\(model).step3.fc\(index + 1).bias", bias, golden: golden,
-                                tolerance: Self.stepTolerance, engine: name, group: "step3 weights")
-                }
+                assertLayersClose("\(model).step3", network.parameters.array, network: network, golden: golden,
+                                  tolerance: Self.stepTolerance, engine: name, group: "step3 weights")
             }
         }
         report("Adam")
+    }
+
+    /// Every layer's weight [out, in] and bias of `values` (laid out like `network.parameters`) against
+    /// the dump's `prefix.fcN.weight` / `prefix.fcN.bias`.
+    private func assertLayersClose(_ prefix: String, _ values: [Float], network: Network, golden: SafetensorsFile,
+                                   tolerance: Float, engine: String, group: String) {
+        for (index, layer) in network.layers.enumerated() {
+            let (weight, bias) = layerTensors(values, layer: layer)
+            assertClose("\(prefix).fc\(index + 1).weight", weight, golden: golden, tolerance: tolerance, engine: engine, group: group)
+            assertClose("\(prefix).fc\(index + 1).bias", bias, golden: golden, tolerance: tolerance, engine: engine, group: group)
+        }
     }
 
     /// The comparison is not vacuous: one init weight off by 1e-2 moves the logits far past the tolerance,

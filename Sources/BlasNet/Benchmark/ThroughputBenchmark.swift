@@ -36,7 +36,7 @@ public struct BenchmarkMeasurement: Sendable {
     /// the data set plus this configuration's buffers.
     public let peakResidentMiB: Double
     /// GFLOP/s of a 2048³ SGEMM on the same engine and threads, measured right before this configuration
-    /// trained (the machine's speed drifts over minutes, so a peak taken earlier can be off by 20 %+);
+    /// trained (the machine's speed drifts over minutes, so a peak taken earlier can be far off);
     /// nil when not measured.
     public let sgemmPeakGflops: Double?
 

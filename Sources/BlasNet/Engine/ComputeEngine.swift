@@ -30,8 +30,8 @@ public protocol ComputeEngine: AnyObject {
               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int)
 }
 
-/// Thread counts the engines accept: at least 1, at most the online cores (more only slows sgemm down:
-/// ~4× on a 2-core machine with 8 threads).
+/// Thread counts the engines accept: at least 1, at most the online cores (more threads than cores only
+/// slow sgemm down: they take turns on the cores between the small products of a step).
 public enum ThreadPolicy {
     /// Cores online now.
     public static var onlineCores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }

@@ -8,8 +8,7 @@ public final class OpenBLASEngine: ComputeEngine {
     public let threadCount: Int
 
     /// 1: OpenBLAS's own workers hold the other cores, spin-waiting for the next product, so a Dispatch
-    /// thread woken beside them for half of Adam costs more than it saves (two threads: +4.5–4.9 %
-    /// samples/s at batch 32, +3.5 % at 256 with Adam on the calling thread alone, paired A/Bs).
+    /// thread woken beside them for half of Adam costs more than it saves (docs/performance.md).
     public let elementwiseThreadCount = 1
 
     public init(threads: Int) {
@@ -39,7 +38,7 @@ public final class OpenBLASEngine: ComputeEngine {
         if n == 1 && k > 0 {
             // A product with one column (the output layer's forward pass and weight gradient) is a
             // matrix-vector product. OpenBLAS 0.3.21 runs it through the full GEMM driver with its
-            // packing (~1.1 µs per call at [32×64]·[64×1]); sgemv takes ~0.2 µs. c[i·ldc] = Σ_p op(A)[i, p]·b_p,
+            // packing, several times the cost of sgemv for the same product. c[i·ldc] = Σ_p op(A)[i, p]·b_p,
             // where b_p is b[p·ldb] (B is [k, 1]) or b[p] (Bᵀ stored as [1, k]).
             cblas_sgemv(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
                         Int32(transposeA ? k : m), Int32(transposeA ? m : k), 1, a, Int32(lda),

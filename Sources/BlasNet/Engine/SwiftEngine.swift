@@ -8,8 +8,7 @@ import SwiftKernelsAVX2
 public final class SwiftEngine: ComputeEngine {
     public let kind = EngineKind.swift
     public let threadCount: Int
-    /// All of them: the GEMM keeps Dispatch's workers busy, so splitting Adam wakes no cold thread
-    /// (with Adam on one thread instead: 0.99×, paired A/B at two threads, batch 32).
+    /// All of them: the GEMM keeps Dispatch's workers busy, so splitting Adam wakes no cold thread.
     public var elementwiseThreadCount: Int { threadCount }
     /// Whether the AVX2 + FMA build of the kernel is in use.
     public let usesAVX2FMA: Bool

@@ -43,8 +43,8 @@ extension Activation {
     func multiplyDerivative(_ delta: UnsafeMutablePointer<Float>, output: UnsafePointer<Float>, count: Int) {
         switch self {
         case .relu:
-            // Eight lanes at a time: written as a scalar select, this loop stayed scalar and branchy
-            // (≈ 2.5 % of a batch-32 step). Same rule in both loops: keep delta where a > 0, else 0 (NaN a → 0).
+            // Eight lanes at a time: written as a scalar select, this loop stayed scalar and branchy.
+            // Same rule in both loops: keep delta where a > 0, else 0 (NaN a → 0).
             var i = 0
             while i &+ 8 <= count {
                 let a = UnsafeRawPointer(output + i).loadUnaligned(as: SIMD8<Float>.self)

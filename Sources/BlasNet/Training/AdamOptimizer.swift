@@ -19,8 +19,8 @@ public final class AdamOptimizer {
     private let secondMoment: FloatBuffer
 
     /// Keras defaults: lr 1e-3, β1 0.9, β2 0.999, ε 1e-7. `threads`: the engine's
-    /// `elementwiseThreadCount` — the update streams ~3.5 MB per step for the dense model, about an
-    /// eighth of a batch-32 step on one core.
+    /// `elementwiseThreadCount` — the update streams the parameters, gradients and both moments once per
+    /// step, a memory-bound pass whose share of a step grows as the batch shrinks.
     public init(parameterCount: Int, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-7, threads: Int = 1) {
         threadCount = max(1, threads)

@@ -88,12 +88,10 @@ struct TrainingOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1 (got \(epochs))") }
-        if !(1...TrainingConfiguration.maximumBatchSize).contains(batchSize) {
-            throw ValidationError("--batch-size must be within 1…\(TrainingConfiguration.maximumBatchSize) (got \(batchSize))")
-        }
-        if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
-            throw ValidationError("--learning-rate must be a positive number (got \(learningRate))")
+        do {
+            try configuration.validate()
+        } catch TrainingError.invalidSetting(let setting, let requirement, let value) {
+            throw ValidationError("--\(setting.rawValue) must be \(requirement) (got \(value))")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }

@@ -148,4 +148,29 @@ final class TrainerTests: XCTestCase {
                                          engine: OpenBLASEngine(threads: 1)))
         XCTAssertNoThrow(try Trainer(configuration: TrainingConfiguration(batchSize: 1), engine: OpenBLASEngine(threads: 1)))
     }
+
+    /// One rule for every caller: the trainer refuses what `validate` refuses, naming the setting.
+    func testConfigurationValidationNamesTheSetting() throws {
+        XCTAssertNoThrow(try TrainingConfiguration().validate())
+        let cases: [(TrainingConfiguration, TrainingConfiguration.Setting)] = [
+            (TrainingConfiguration(epochs: 0), .epochs),
+            (TrainingConfiguration(batchSize: 0), .batchSize),
+            (TrainingConfiguration(batchSize: TrainingConfiguration.maximumBatchSize + 1), .batchSize),
+            (TrainingConfiguration(learningRate: -1), .learningRate),
+            (TrainingConfiguration(learningRate: .infinity), .learningRate),
+        ]
+        for (configuration, expected) in cases {
+            for attempt in [{ try configuration.validate() },
+                            { _ = try Trainer(configuration: configuration, engine: SwiftEngine(threads: 1)) }] {
+                XCTAssertThrowsError(try attempt()) { error in
+                    guard case let TrainingError.invalidSetting(setting, _, _) = error else {
+                        return XCTFail("unexpected error \(error)")
+                    }
+                    XCTAssertEqual(setting, expected)
+                }
+            }
+        }
+        XCTAssertEqual(String(describing: TrainingError.invalidSetting(.batchSize, requirement: "within 1…8", value: "9")),
+                       "batch size must be within 1…8 (got 9)")
+    }
 }

@@ -44,9 +44,8 @@ public struct Baseline: Codable, Sendable {
                 throw BaselineError.malformed(path: path, reason: "configuration '\(configuration.name)' appears twice")
             }
             do {
-                // The trainer's own checks: epochs ≥ 1, batch size in range, a positive finite learning rate.
-                let training = try configuration.trainingConfiguration()
-                _ = try Trainer(configuration: training, engine: OpenBLASEngine(threads: 1))
+                // The trainer's own rules (no engine is built: that would reset OpenBLAS's thread count).
+                try configuration.trainingConfiguration().validate()
             } catch {
                 throw BaselineError.malformed(path: path, reason: "configuration '\(configuration.name)': \(error)")
             }

@@ -28,6 +28,23 @@ public struct TrainingConfiguration: Sendable {
         self.flushesSubnormals = flushesSubnormals
     }
 
+    /// A setting a configuration can get wrong, named as the command line names it.
+    public enum Setting: String, Sendable {
+        case epochs, batchSize = "batch-size", learningRate = "learning-rate"
+    }
+
+    /// The one place the rules live: the trainer, the command line and the baseline file all call this.
+    /// Throws `TrainingError.invalidSetting` naming the first setting out of range.
+    public func validate() throws {
+        if epochs < 1 { throw TrainingError.invalidSetting(.epochs, requirement: "at least 1", value: "\(epochs)") }
+        if !(1...Self.maximumBatchSize).contains(batchSize) {
+            throw TrainingError.invalidSetting(.batchSize, requirement: "within 1…\(Self.maximumBatchSize)", value: "\(batchSize)")
+        }
+        if !(learningRate > 0 && learningRate.isFinite) {
+            throw TrainingError.invalidSetting(.learningRate, requirement: "a positive number", value: "\(learningRate)")
+        }
+    }
+
     /// How the training threads treat subnormal floats.
     public var floatingPointMode: FloatingPointMode { FloatingPointMode(flushesSubnormals: flushesSubnormals) }
 }
@@ -66,6 +83,8 @@ public enum TrainingError: Error, CustomStringConvertible {
     case diverged(epoch: Int, step: Int, loss: Double)
     case interrupted(epoch: Int, step: Int)
     case invalidConfiguration(String)
+    /// A setting outside its range (see `TrainingConfiguration.validate`).
+    case invalidSetting(TrainingConfiguration.Setting, requirement: String, value: String)
 
     public var description: String {
         switch self {
@@ -75,6 +94,8 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "interrupted at epoch \(epoch), step \(step)"
         case let .invalidConfiguration(message):
             return message
+        case let .invalidSetting(setting, requirement, value):
+            return "\(setting.rawValue.replacingOccurrences(of: "-", with: " ")) must be \(requirement) (got \(value))"
         }
     }
 }
@@ -99,14 +120,7 @@ public final class Trainer {
     public static let divergedLoss: Double = 1000
 
     public init(configuration: TrainingConfiguration, engine: ComputeEngine) throws {
-        guard configuration.epochs > 0 else { throw TrainingError.invalidConfiguration("epochs must be at least 1") }
-        guard (1...TrainingConfiguration.maximumBatchSize).contains(configuration.batchSize) else {
-            throw TrainingError.invalidConfiguration(
-                "batch size must be within 1…\(TrainingConfiguration.maximumBatchSize) (got \(configuration.batchSize))")
-        }
-        guard configuration.learningRate > 0, configuration.learningRate.isFinite else {
-            throw TrainingError.invalidConfiguration("learning rate must be a positive number")
-        }
+        try configuration.validate()
         self.configuration = configuration
         self.engine = engine
         generator = SeededGenerator(seed: configuration.seed)

@@ -178,8 +178,6 @@ struct BenchmarkReport {
                          test_accuracy: Double(testCount - ridgeErrors) / Double(testCount),
                          test_errors: ridgeErrors, test_count: testCount),
             ratios: ratios)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(document), as: UTF8.self)
+        return try jsonLine(document)
     }
 }

@@ -71,9 +71,7 @@ struct Check: ParsableCommand {
                     other_engine_accuracy: $0.otherEngineAccuracy, tolerance: $0.tolerance, passed: $0.passed,
                     failure: $0.failure)
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            print(try jsonLine(rows))
         } else {
             let header = ["configuration", "floor", "measured", "errors", "other engine", "verdict"]
             let rows = outcomes.map { outcome -> [String] in

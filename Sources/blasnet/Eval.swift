@@ -60,9 +60,7 @@ struct Eval: ParsableCommand {
                                 test_errors: evaluation.errors, test_count: evaluation.count,
                                 mean_loss: evaluation.meanLoss, confusion: evaluation.confusion,
                                 misclassified_test_indices: misclassified, trained_test_accuracy: training?.testAccuracy)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+            print(try jsonLine(output))
             return
         }
         print("\(modelPath): \(model.kind) model, digits \(digits.0) vs \(digits.1), forward on \(engineKind) (\(threads) thread(s))")

@@ -50,9 +50,7 @@ struct Predict: ParsableCommand {
             }
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(predictions), as: UTF8.self))
+            print(try jsonLine(predictions))
         } else {
             for prediction in predictions {
                 print("\(prediction.file)[\(prediction.index)]: P(\(digits.1)) = "

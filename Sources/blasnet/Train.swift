@@ -158,9 +158,7 @@ struct TrainingSummary: Encodable {
     }
 
     func jsonString() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        try jsonLine(self)
     }
 }
 

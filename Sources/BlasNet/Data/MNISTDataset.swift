@@ -47,11 +47,7 @@ public struct LabeledImages: Sendable {
 
 /// `scalePixelBytes` in the build this CPU runs best: destination[i] = Float(source[i]) / 255.
 func scalePixelBytesOnThisCPU(_ source: UnsafePointer<UInt8>, _ destination: UnsafeMutablePointer<Float>, _ count: Int) {
-    if CPUFeatures.useAVX2FMAKernels {
-        scalePixelBytesAVX2(source, into: destination, count: count)
-    } else {
-        scalePixelBytesBaseline(source, into: destination, count: count)
-    }
+    KernelSet.current.scalePixelBytes(source, destination, count)
 }
 
 /// Errors for a data directory as a whole.

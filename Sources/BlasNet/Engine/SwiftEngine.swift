@@ -11,7 +11,8 @@ public final class SwiftEngine: ComputeEngine {
     /// All of them: the GEMM keeps Dispatch's workers busy, so splitting Adam wakes no cold thread.
     public var elementwiseThreadCount: Int { threadCount }
     /// Whether the AVX2 + FMA build of the kernel is in use.
-    public let usesAVX2FMA: Bool
+    public var usesAVX2FMA: Bool { kernels.usesAVX2FMA }
+    private let kernels: KernelSet
     private let workspaces: [GemmWorkspace]
 
     /// - Parameter forcePortableKernel: use the baseline build even where AVX2 + FMA exist (tests; also
@@ -19,7 +20,7 @@ public final class SwiftEngine: ComputeEngine {
     public init(threads: Int, forcePortableKernel: Bool = false) {
         threadCount = max(1, threads)
         workspaces = (0..<threadCount).map { _ in GemmWorkspace() }
-        usesAVX2FMA = !forcePortableKernel && CPUFeatures.useAVX2FMAKernels
+        kernels = forcePortableKernel ? .portable : .current
     }
 
     public var details: String {
@@ -31,11 +32,7 @@ public final class SwiftEngine: ComputeEngine {
                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         let problem = GemmProblem(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        if usesAVX2FMA {
-            gemmAVX2(problem, workspaces: workspaces)
-        } else {
-            gemmBaseline(problem, workspaces: workspaces)
-        }
+        kernels.gemm(problem, workspaces)
     }
 }
 

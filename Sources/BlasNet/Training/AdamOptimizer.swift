@@ -71,7 +71,7 @@ private struct AdamSlices: @unchecked Sendable {  // raw pointers into buffers t
 
     func update(_ range: Range<Int>) {
         guard !range.isEmpty else { return }
-        let kernel = CPUFeatures.useAVX2FMAKernels ? adamUpdateAVX2 : adamUpdateBaseline
+        let kernel = KernelSet.current.adamUpdate
         let start = range.lowerBound
         kernel(parameters + start, gradients + start, firstMoment + start, secondMoment + start, range.count,
                rate, beta1, beta2, epsilon)

@@ -15,9 +15,7 @@ struct Eval: ParsableCommand {
                                                            valueName: "file"))
     var modelPath: String
 
-    @Option(help: ArgumentHelp("Directory holding the MNIST IDX files.",
-                               discussion: "Default: $BLASNET_DATA_DIR, else data/mnist.", valueName: "dir"))
-    var dataDir: String?
+    @OptionGroup var data: DataDirectoryOption
 
     @Option(help: ArgumentHelp("Two digits A,B; default: the model's own.", valueName: "A,B"))
     var classes: String?
@@ -33,14 +31,13 @@ struct Eval: ParsableCommand {
             do { _ = try MNISTDataset.parseClasses(classes) } catch { throw ValidationError("--classes: \(error)") }
         }
         if modelPath.isEmpty { throw ValidationError("--model must not be empty") }
-        if let dataDir, dataDir.isEmpty { throw ValidationError("--data-dir must not be empty") }
     }
 
     func run() throws {
         let model = try ModelFile.load(modelPath)
         let training = TrainingMetadata(strings: model.metadata)
         let digits = try classes.map(MNISTDataset.parseClasses) ?? training?.classes ?? (0, 1)
-        let test = try MNISTDataset.loadPair(directory: dataDir ?? MNISTDataset.defaultDirectory,
+        let test = try MNISTDataset.loadPair(directory: data.directory,
                                              images: MNISTDataset.testImages, labels: MNISTDataset.testLabels,
                                              classes: digits)
         let engineKind = engine ?? training?.engine ?? model.kind.defaultEngine

@@ -5,23 +5,33 @@ import Foundation
 extension ModelKind: ExpressibleByArgument {}
 extension EngineKind: ExpressibleByArgument {}
 
-/// Where the MNIST files are and which two digits to separate.
-struct DataOptions: ParsableArguments {
+/// Where the MNIST files are: shared by every command that reads the data set.
+struct DataDirectoryOption: ParsableArguments {
     @Option(help: ArgumentHelp("Directory holding the four uncompressed MNIST IDX files.",
                                discussion: "Default: $BLASNET_DATA_DIR, else data/mnist.",
                                valueName: "dir"))
     var dataDir: String?
 
+    var directory: String { dataDir ?? MNISTDataset.defaultDirectory }
+
+    func validate() throws {
+        if let dataDir, dataDir.isEmpty { throw ValidationError("--data-dir must not be empty") }
+    }
+}
+
+/// Where the MNIST files are and which two digits to separate.
+struct DataOptions: ParsableArguments {
+    @OptionGroup var location: DataDirectoryOption
+
     @Option(help: ArgumentHelp("Two distinct digits A,B: A is class 0, B is class 1.", valueName: "A,B"))
     var classes: String = "0,1"
 
-    var directory: String { dataDir ?? MNISTDataset.defaultDirectory }
+    var directory: String { location.directory }
 
     func validate() throws {
         do { _ = try MNISTDataset.parseClasses(classes) } catch {
             throw ValidationError("--classes: \(error)")
         }
-        if let dataDir, dataDir.isEmpty { throw ValidationError("--data-dir must not be empty") }
     }
 
     func load() throws -> (train: LabeledImages, test: LabeledImages) {

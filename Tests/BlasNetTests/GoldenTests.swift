@@ -179,20 +179,31 @@ final class GoldenTests: XCTestCase {
         return Array(workspace.outputs.last!.array.prefix(Self.batch))
     }
 
-    // MARK: Tests
-
-    func testForwardLossAndGradientsMatchPyTorch() throws {
-        let golden = try loadGolden()
+    /// Runs `body` for every model × engine on a fresh network holding the dump's initial weights, with a
+    /// workspace for the batch and the batch itself (x [8, 784], y [8]).
+    private func forEachModelAndEngine(
+        _ golden: SafetensorsFile,
+        _ body: (_ model: String, _ name: String, _ network: Network, _ workspace: NetworkWorkspace,
+                 _ engine: ComputeEngine, _ x: [Float], _ y: [Float]) throws -> Void
+    ) throws {
         let x = try tensor("batch.x", shape: [Self.batch, Self.layerSizes[0]], in: golden)
         let y = try tensor("batch.y", shape: [Self.batch], in: golden)
         for (model, activation) in Self.models {
             let probe = Network(layerSizes: Self.layerSizes, hiddenActivation: activation)
             let initial = try flatParameters(model, group: "init", network: probe, golden: golden)
             for (engineName, makeEngine) in Self.engines {
-                let engine = makeEngine()
-                let name = "\(engineName), \(model)"
                 let network = makeNetwork(activation: activation, parameters: initial)
-                let workspace = NetworkWorkspace(network: network, capacity: Self.batch)
+                try body(model, "\(engineName), \(model)", network, NetworkWorkspace(network: network, capacity: Self.batch),
+                         makeEngine(), x, y)
+            }
+        }
+    }
+
+    // MARK: Tests
+
+    func testForwardLossAndGradientsMatchPyTorch() throws {
+        let golden = try loadGolden()
+        try forEachModelAndEngine(golden) { model, name, network, workspace, engine, x, y in
                 let statistics = computeGradients(network, x: x, y: y, workspace: workspace, engine: engine)
 
                 assertClose("\(model).logits", Array(workspace.outputs.last!.array.prefix(Self.batch)), golden: golden,
@@ -201,23 +212,13 @@ final class GoldenTests: XCTestCase {
                             tolerance: Self.lossTolerance, engine: name, group: "loss")
                 assertLayersClose("\(model).grad", workspace.gradients.array, network: network, golden: golden,
                                   tolerance: Self.gradientTolerance, engine: name, group: "gradients")
-            }
         }
         report("forward/backward")
     }
 
     func testThreeAdamStepsMatchPyTorch() throws {
         let golden = try loadGolden()
-        let x = try tensor("batch.x", shape: [Self.batch, Self.layerSizes[0]], in: golden)
-        let y = try tensor("batch.y", shape: [Self.batch], in: golden)
-        for (model, activation) in Self.models {
-            let probe = Network(layerSizes: Self.layerSizes, hiddenActivation: activation)
-            let initial = try flatParameters(model, group: "init", network: probe, golden: golden)
-            for (engineName, makeEngine) in Self.engines {
-                let engine = makeEngine()
-                let name = "\(engineName), \(model)"
-                let network = makeNetwork(activation: activation, parameters: initial)
-                let workspace = NetworkWorkspace(network: network, capacity: Self.batch)
+        try forEachModelAndEngine(golden) { model, name, network, workspace, engine, x, y in
                 let optimizer = AdamOptimizer(parameterCount: network.parameterCount, learningRate: 1e-3, beta1: 0.9,
                                               beta2: 0.999, epsilon: 1e-7, threads: 1)
                 for _ in 0..<Self.adamSteps {
@@ -227,7 +228,6 @@ final class GoldenTests: XCTestCase {
                 XCTAssertEqual(optimizer.step, Self.adamSteps)
                 assertLayersClose("\(model).step3", network.parameters.array, network: network, golden: golden,
                                   tolerance: Self.stepTolerance, engine: name, group: "step3 weights")
-            }
         }
         report("Adam")
     }

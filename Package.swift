@@ -39,16 +39,29 @@ let package = Package(
         .target(name: "SwiftKernels", swiftSettings: optimizedKernelSettings),
         // The same code inlined into a module built for AVX2 + FMA.
         .target(name: "SwiftKernelsAVX2", dependencies: ["SwiftKernels"], swiftSettings: avx2Settings),
-        .target(name: "BlasNet", dependencies: ["COpenBLAS", "SwiftKernels", "SwiftKernelsAVX2"]),
+        // The core: buffers, layers, loss, network, Adam, the trainer, the engine protocol and both engines.
+        .target(name: "BlasNetCore", dependencies: ["COpenBLAS", "SwiftKernels", "SwiftKernelsAVX2"]),
+        // The file formats: IDX, PGM, the MNIST data set, safetensors, model files, the atomic writer.
+        .target(name: "BlasNetIO", dependencies: ["BlasNetCore", "SwiftKernels", "SwiftKernelsAVX2"]),
+        // What a user imports: re-exports the core and the formats.
+        .target(name: "BlasNet", dependencies: ["BlasNetCore", "BlasNetIO"]),
+        // The throughput benchmark and the accuracy regression check, for the tool.
+        .target(name: "BlasNetBench", dependencies: ["BlasNet", "COpenBLAS"]),
         // The pictures (prediction grid, training curves, benchmark chart) on Cairo, from plain data.
         .target(name: "BlasNetPictures", dependencies: ["CCairo"]),
         .executableTarget(
             name: "blasnet",
-            dependencies: ["BlasNet", "BlasNetPictures", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BlasNet", "BlasNetBench", "BlasNetPictures", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Helpers shared by the test targets (temporary directories, real MNIST, python3).
+        .target(name: "BlasNetTestSupport", dependencies: ["BlasNet"], path: "Tests/BlasNetTestSupport"),
         // Golden/ holds the PyTorch dump the golden test reads by path (scripts/reference/golden_dump.py).
-        .testTarget(name: "BlasNetTests", dependencies: ["BlasNet", "SwiftKernels", "SwiftKernelsAVX2"],
+        .testTarget(name: "BlasNetCoreTests",
+                    dependencies: ["BlasNetCore", "BlasNetIO", "BlasNetTestSupport", "SwiftKernels", "SwiftKernelsAVX2"],
                     exclude: ["Golden"]),
+        .testTarget(name: "BlasNetIOTests", dependencies: ["BlasNetCore", "BlasNetIO", "BlasNetTestSupport"]),
+        // Runs the built `blasnet` binary: exact output, exit codes, faults.
+        .testTarget(name: "blasnetTests", dependencies: ["BlasNet", "BlasNetBench", "BlasNetTestSupport"]),
         .testTarget(name: "BlasNetPicturesTests", dependencies: ["BlasNetPictures", "CCairo"]),
     ]
 )

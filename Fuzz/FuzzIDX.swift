@@ -1,4 +1,4 @@
-// libFuzzer harness for IDXReader (Sources/BlasNet/Data/IDXReader.swift). Built and run by
+// libFuzzer harness for IDXReader (Sources/BlasNetIO/Data/IDXReader.swift). Built and run by
 // scripts/fuzz.sh idx, which compiles this file together with IDXReader.swift into one module, so the
 // harness also reaches internal API (IDXReader.readFile).
 //

@@ -1,4 +1,4 @@
-// libFuzzer harness for PGMReader.parseDigit (Sources/BlasNet/Data/PGMReader.swift). Built and run by
+// libFuzzer harness for PGMReader.parseDigit (Sources/BlasNetIO/Data/PGMReader.swift). Built and run by
 // scripts/fuzz.sh pgm, which compiles this file together with PGMReader.swift and IDXReader.swift
 // (readDigit reads through IDXReader.readFile) into one module.
 //

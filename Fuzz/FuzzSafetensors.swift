@@ -1,4 +1,4 @@
-// libFuzzer harness for the safetensors reader (Sources/BlasNet/Persistence/Safetensors.swift). Built and
+// libFuzzer harness for the safetensors reader (Sources/BlasNetIO/Persistence/Safetensors.swift). Built and
 // run by scripts/fuzz.sh safetensors, which compiles this file together with Safetensors.swift and
 // AtomicFile.swift (used by its writer) into one module.
 //

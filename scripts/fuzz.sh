@@ -15,12 +15,12 @@
 # sources into the harness module, rather than building the BlasNet target with sanitizer flags, keeps
 # the fuzz build independent of the package's other targets (OpenBLAS, the SIMD kernels, the CLI's
 # main) and lets harnesses reach internal API. The files per reader:
-#   idx          Data/IDXReader.swift + Support/RegularFile.swift
+#   idx          Data/IDXReader.swift + Data/RegularFile.swift
 #   pgm          Data/PGMReader.swift + Data/IDXReader.swift (readDigit reads via IDXReader.readFile)
-#                + Support/RegularFile.swift
-#   safetensors  Persistence/Safetensors.swift + Persistence/AtomicFile.swift (the writer's)
-#                + Support/RegularFile.swift
-# (all under Sources/BlasNet). If a reader starts using another file of the module, the build fails
+#                + Data/RegularFile.swift
+#   safetensors  Persistence/Safetensors.swift + Persistence/JSONParser.swift + Persistence/AtomicFile.swift
+#                + Data/RegularFile.swift
+# (all under Sources/BlasNetIO). If a reader starts using another file of the module, the build fails
 # with "cannot find 'X' in scope": add the file defining X to the list in the case statement below.
 #
 # Everything goes under .build-fuzz/ (git-ignored): the binary and logs in .build-fuzz/NAME/, the working
@@ -63,17 +63,18 @@ cd "$(dirname "$script")/.."
 # Per reader: library sources, harness, libFuzzer -max_len, dictionary tokens.
 case $name in
     idx)
-        sources=(Sources/BlasNet/Data/IDXReader.swift Sources/BlasNet/Support/RegularFile.swift)
+        sources=(Sources/BlasNetIO/Data/IDXReader.swift Sources/BlasNetIO/Data/RegularFile.swift)
         max_len=65536  # room for headers with big dimensions and for a few real 28×28 images
         ;;
     pgm)
-        sources=(Sources/BlasNet/Data/PGMReader.swift Sources/BlasNet/Data/IDXReader.swift
-                 Sources/BlasNet/Support/RegularFile.swift)
+        sources=(Sources/BlasNetIO/Data/PGMReader.swift Sources/BlasNetIO/Data/IDXReader.swift
+                 Sources/BlasNetIO/Data/RegularFile.swift)
         max_len=4096   # a 16-bit 28×28 digit is 1,568 bytes plus its header
         ;;
     safetensors)
-        sources=(Sources/BlasNet/Persistence/Safetensors.swift Sources/BlasNet/Persistence/AtomicFile.swift
-                 Sources/BlasNet/Support/RegularFile.swift)
+        sources=(Sources/BlasNetIO/Persistence/Safetensors.swift Sources/BlasNetIO/Persistence/JSONParser.swift
+                 Sources/BlasNetIO/Persistence/AtomicFile.swift
+                 Sources/BlasNetIO/Data/RegularFile.swift)
         max_len=65536
         ;;
     *) usage ;;

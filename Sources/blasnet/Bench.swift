@@ -1,5 +1,6 @@
 import ArgumentParser
 import BlasNet
+import BlasNetBench
 import BlasNetPictures
 import Foundation
 

@@ -1,4 +1,5 @@
 import BlasNet
+import BlasNetBench
 import Foundation
 
 /// Where and how a benchmark ran.

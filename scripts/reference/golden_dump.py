@@ -3,11 +3,11 @@
 
 For the "dense" (ReLU) and "sigmoid" 784 -> 128 -> 64 -> 1 models, on one batch of 8 real MNIST
 rows (the first 4 zeros and the first 4 ones of the training file), writes every tensor that
-Tests/BlasNetTests/GoldenTests.swift checks to one safetensors file (in the style of llm.c's
+Tests/BlasNetCoreTests/GoldenTests.swift checks to one safetensors file (in the style of llm.c's
 test_gpt2.c). Run:
 
     python3 scripts/reference/golden_dump.py --data-dir data/mnist \
-        --out Tests/BlasNetTests/Golden/golden.safetensors
+        --out Tests/BlasNetCoreTests/Golden/golden.safetensors
 
 Tensors (all F32, row-major, PyTorch nn.Linear layout: weight [out, in], bias [out]):
     batch.x [8, 784]   pixels / 255 (shared by both models)
@@ -41,9 +41,9 @@ def parse_args(argv=None):
                         help="directory holding the uncompressed MNIST training IDX files "
                              "(default: $BLASNET_DATA_DIR, else data/mnist in the repository)")
     parser.add_argument("--out", metavar="FILE",
-                        default=os.path.join(common.REPO_ROOT, "Tests", "BlasNetTests", "Golden",
+                        default=os.path.join(common.REPO_ROOT, "Tests", "BlasNetCoreTests", "Golden",
                                              "golden.safetensors"),
-                        help="safetensors file to write (default: Tests/BlasNetTests/Golden/golden.safetensors)")
+                        help="safetensors file to write (default: Tests/BlasNetCoreTests/Golden/golden.safetensors)")
     return parser.parse_args(argv)
 
 

@@ -1,0 +1,169 @@
+/// A stack of dense layers with all parameters in one flat vector (each layer: W [in, out] row-major,
+/// then b [out]).
+/// The network knows shapes and math, not which engine multiplies its matrices: every pass takes the
+/// `ComputeEngine` to use.
+public final class Network {
+    /// Sizes from input to output, e.g. [784, 128, 64, 1].
+    public let layerSizes: [Int]
+    public let layers: [DenseLayer]
+    /// All weights and biases, laid out as described by `layers`.
+    public let parameters: FloatBuffer
+
+    /// Zero-initialised network; the last layer always emits a logit (identity activation).
+    public init(layerSizes: [Int], hiddenActivation: Activation) {
+        precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 > 0 } && layerSizes.last == 1,
+                     "a network needs positive layer sizes ending in 1 output")
+        self.layerSizes = layerSizes
+        var layers: [DenseLayer] = []
+        var offset = 0
+        for index in 0..<(layerSizes.count - 1) {
+            let isOutput = index == layerSizes.count - 2
+            let layer = DenseLayer(inputSize: layerSizes[index], outputSize: layerSizes[index + 1],
+                                   activation: isOutput ? .identity : hiddenActivation, weightOffset: offset)
+            layers.append(layer)
+            offset += layer.parameterCount
+        }
+        self.layers = layers
+        parameters = FloatBuffer(count: offset)
+    }
+
+    /// The 784 → 128 → 64 → 1 network of `kind`, zero-initialised.
+    public convenience init(kind: ModelKind) {
+        self.init(layerSizes: ModelKind.layerSizes, hiddenActivation: kind.hiddenActivation)
+    }
+
+    public var inputSize: Int { layerSizes[0] }
+    public var parameterCount: Int { parameters.count }
+
+    /// Glorot-uniform weights (limit √(6 / (fan_in + fan_out))) and zero biases, as Keras initialises
+    /// `Dense`. The numbers are drawn layer by layer in [out, in] row-major order (output unit by output
+    /// unit), and each lands at W[i, o] of the [in, out] matrix: a seed gives the same network as when
+    /// W was stored [out, in], only transposed in memory.
+    public func initializeGlorotUniform(using generator: inout SeededGenerator) {
+        for layer in layers {
+            let limit = Float((6.0 / Double(layer.inputSize + layer.outputSize)).squareRoot())
+            let weights = parameters.pointer + layer.weightOffset
+            for o in 0..<layer.outputSize {
+                for i in 0..<layer.inputSize {
+                    weights[i &* layer.outputSize &+ o] = generator.nextFloat(symmetric: limit)
+                }
+            }
+            (parameters.pointer + layer.biasOffset).update(repeating: 0, count: layer.outputSize)
+        }
+    }
+
+    /// Forward pass over `batch` rows of `input` ([batch, inputSize]); afterwards
+    /// `workspace.outputs[l]` holds layer l's activations [batch, out_l] and the last one the logits.
+    public func forward(input: UnsafePointer<Float>, batch: Int, workspace: NetworkWorkspace, engine: ComputeEngine) {
+        precondition(batch > 0 && batch <= workspace.capacity, "batch \(batch) exceeds workspace capacity \(workspace.capacity)")
+        var layerInput = input
+        for (index, layer) in layers.enumerated() {
+            let output = workspace.outputs[index].pointer
+            // Z[batch, out] = b (broadcast to every row) + X[batch, in] · W[in, out]; then A = f(Z) in place.
+            let bias = parameters.pointer + layer.biasOffset
+            for row in 0..<batch { (output + row &* layer.outputSize).update(from: bias, count: layer.outputSize) }
+            engine.gemm(transposeA: false, transposeB: false, m: batch, n: layer.outputSize, k: layer.inputSize,
+                        a: layerInput, lda: layer.inputSize,
+                        b: parameters.pointer + layer.weightOffset, ldb: layer.outputSize,
+                        beta: 1, c: output, ldc: layer.outputSize)
+            layer.activation.apply(output, count: batch * layer.outputSize)
+            layerInput = UnsafePointer(output)
+        }
+    }
+
+    /// Forward, loss and backward for one batch. *Adds* ∂(mean loss)/∂parameters to `workspace.gradients`
+    /// (zero them before, as `AdamOptimizer.update` does after each step) and returns the summed loss and
+    /// the number of correct predictions (σ(logit) > 0.5 ⇔ class 1).
+    @discardableResult
+    public func computeGradients(input: UnsafePointer<Float>, labels: UnsafePointer<Float>, batch: Int,
+                                 workspace: NetworkWorkspace, engine: ComputeEngine) -> BatchStatistics {
+        forward(input: input, batch: batch, workspace: workspace, engine: engine)
+        let last = layers.count - 1
+        let logits = workspace.outputs[last].pointer
+        let outputDelta = workspace.deltas[last].pointer
+        var lossSum: Double = 0
+        var correct = 0
+        let scale = 1 / Float(batch)
+        // dL/dz = (σ(z) − y) / batch for the mean binary cross-entropy. The prediction is class 1 when
+        // σ(z) > 0.5, the rule every command uses.
+        for i in 0..<batch {
+            let z = logits[i], y = labels[i]
+            let probability = stableSigmoid(z)
+            lossSum += Double(binaryCrossEntropy(logit: z, label: y))
+            if (probability > 0.5) == (y > 0.5) { correct += 1 }
+            outputDelta[i] = (probability - y) * scale
+        }
+        backward(input: input, batch: batch, workspace: workspace, engine: engine)
+        return BatchStatistics(lossSum: lossSum, correct: correct)
+    }
+
+    /// Backward pass from `workspace.deltas.last` (∂L/∂logits), after `forward` on the same input;
+    /// adds the parameter gradients to `workspace.gradients`.
+    func backward(input: UnsafePointer<Float>, batch: Int, workspace: NetworkWorkspace, engine: ComputeEngine) {
+        let gradients = workspace.gradients.pointer
+        for index in stride(from: layers.count - 1, through: 0, by: -1) {
+            let layer = layers[index]
+            let delta = workspace.deltas[index].pointer
+            let layerInput = index == 0 ? input : UnsafePointer(workspace.outputs[index - 1].pointer)
+            // dW[in, out] += Xᵀ · dZ  (X is [batch, in], dZ is [batch, out]). Accumulating (beta 1) also
+            // spares OpenBLAS a pass that zeroes C: the optimizer zeroes the gradients as it consumes them.
+            engine.gemm(transposeA: true, transposeB: false, m: layer.inputSize, n: layer.outputSize, k: batch,
+                        a: layerInput, lda: layer.inputSize, b: delta, ldb: layer.outputSize,
+                        beta: 1, c: gradients + layer.weightOffset, ldc: layer.outputSize)
+            // db[out] += Σ_rows dZ
+            let biasGradient = gradients + layer.biasOffset
+            for row in 0..<batch {
+                let line = delta + row &* layer.outputSize
+                for j in 0..<layer.outputSize { biasGradient[j] += line[j] }
+            }
+            guard index > 0 else { break }  // no gradient for the input pixels
+            // dX[batch, in] = dZ[batch, out] · Wᵀ (W is [in, out]), then through the previous layer's activation.
+            let previous = layers[index - 1]
+            let previousDelta = workspace.deltas[index - 1].pointer
+            engine.gemm(transposeA: false, transposeB: true, m: batch, n: layer.inputSize, k: layer.outputSize,
+                        a: delta, lda: layer.outputSize, b: parameters.pointer + layer.weightOffset, ldb: layer.outputSize,
+                        beta: 0, c: previousDelta, ldc: layer.inputSize)
+            previous.activation.multiplyDerivative(previousDelta, output: workspace.outputs[index - 1].pointer,
+                                                   count: batch * previous.outputSize)
+        }
+    }
+}
+
+/// Summed loss and correct predictions over one batch.
+public struct BatchStatistics: Sendable {
+    public var lossSum: Double
+    public var correct: Int
+}
+
+/// Every buffer one batch needs, sized for up to `capacity` rows and allocated once.
+public final class NetworkWorkspace {
+    /// Rows per forward pass when evaluating. Every command uses this one value, so a saved model
+    /// evaluates exactly as it did at the end of training.
+    public static let evaluationCapacity = 512
+
+    public let capacity: Int
+    /// Per layer: activations [capacity, out] (the last layer's are logits).
+    public let outputs: [FloatBuffer]
+    /// Per layer: ∂L/∂Z [capacity, out].
+    public let deltas: [FloatBuffer]
+    /// ∂L/∂parameters, laid out like `Network.parameters`; backward passes add to it.
+    public let gradients: FloatBuffer
+
+    public init(network: Network, capacity: Int) {
+        precondition(capacity > 0, "workspace capacity must be positive")
+        self.capacity = capacity
+        outputs = network.layers.map { FloatBuffer(count: capacity * $0.outputSize) }
+        deltas = network.layers.map { FloatBuffer(count: capacity * $0.outputSize) }
+        gradients = FloatBuffer(count: network.parameterCount)
+    }
+}
+
+extension Network {
+    /// FLOPs one training sample costs: forward 2·Σ in·out, backward 2·Σ in·out for the weight gradients
+    /// plus 2·in·out for every layer but the first (no gradient for the input pixels). 450,944 for
+    /// 784 → 128 → 64 → 1. Bias, activation, loss and Adam work is not counted.
+    public var flopsPerSample: Int {
+        let products = layers.map { 2 * $0.inputSize * $0.outputSize }
+        return 2 * products.reduce(0, +) + products.dropFirst().reduce(0, +)
+    }
+}

@@ -1,0 +1,73 @@
+@testable import BlasNetCore
+import BlasNetIO
+import BlasNetTestSupport
+import SwiftKernels
+import SwiftKernelsAVX2
+import XCTest
+
+final class TrainingImagesTests: XCTestCase {
+    /// `count` images made from pixel bytes, as the MNIST loader makes them (every level 0…255 appears).
+    private func byteFormImages(count: Int) -> LabeledImages {
+        let bytes = (0..<(count * LabeledImages.pixelCount)).map { UInt8(($0 &* 7919) % 256) }
+        return LabeledImages(pixelBytes: bytes, labels: (0..<count).map { Float($0 % 2) }, classes: (0, 1))
+    }
+
+    private func gathered(_ store: TrainingImages, rows: [Int]) -> [Float] {
+        var batch = [Float](repeating: .nan, count: rows.count * store.width)
+        batch.withUnsafeMutableBufferPointer { store.gather(rows: rows[...], into: $0.baseAddress!) }
+        return batch
+    }
+
+    private func expectedRows(_ data: LabeledImages, rows: [Int]) -> [Float] {
+        rows.flatMap { data.images[($0 * LabeledImages.pixelCount)..<(($0 + 1) * LabeledImages.pixelCount)] }
+    }
+
+    func testByteFormImagesAreGatheredFromBytesBitForBit() {
+        let data = byteFormImages(count: 5)
+        let store = TrainingImages(data)
+        XCTAssertTrue(store.gathersBytes)
+        // The floats the bytes stand for are the loader's: Float(k) / 255, bit for bit.
+        XCTAssertEqual(data.images.map(\.bitPattern), data.pixelBytes!.map { (Float($0) / 255).bitPattern })
+        let rows = [3, 0, 4, 4, 1]
+        XCTAssertEqual(gathered(store, rows: rows).map(\.bitPattern), expectedRows(data, rows: rows).map(\.bitPattern))
+    }
+
+    func testRealMNISTIsGatheredFromBytes() throws {
+        let (train, _) = try RealData.zeroVersusOne()
+        let store = TrainingImages(train)
+        XCTAssertTrue(store.gathersBytes, "the loader keeps the pixel bytes")
+        let rows = [train.count - 1, 0, 17, 4242]
+        XCTAssertEqual(gathered(store, rows: rows).map(\.bitPattern), expectedRows(train, rows: rows).map(\.bitPattern))
+    }
+
+    func testImagesGivenAsFloatsAreGatheredAsFloats() {
+        // Images given as floats (here k/255 but for one pixel, which may be anything) have no bytes.
+        for odd: Float in [0.5, -0.0, .nan, 256 / 255, -1 / 255, Float(1) / 255 + .ulpOfOne] {
+            var pixels = byteFormImages(count: 3).images
+            pixels[1000] = odd
+            let data = LabeledImages(images: pixels, labels: [0, 1, 0], classes: (0, 1))
+            let store = TrainingImages(data)
+            XCTAssertFalse(store.gathersBytes, "pixel \(odd)")
+            XCTAssertEqual(gathered(store, rows: [1, 2, 0]).map(\.bitPattern),
+                           expectedRows(data, rows: [1, 2, 0]).map(\.bitPattern), "pixel \(odd)")
+        }
+    }
+
+    func testBothPixelScalingBuildsDivideEveryByteBy255() {
+        // Every byte value, at lengths around the 8-lane blocks, in the portable build and (where this CPU
+        // runs it) the AVX2 one; against Float(k) / 255, the loader's expression.
+        var builds = [("portable", scalePixelBytesBaseline)]
+        if CPUFeatures.useAVX2FMAKernels { builds.append(("avx2", scalePixelBytesAVX2)) }
+        let bytes = (0..<300).map { UInt8($0 % 256) }
+        for (name, scale) in builds {
+            for count in Array(0...17) + [23, 256, 299, 300] {
+                var output = [Float](repeating: .nan, count: count)
+                bytes.withUnsafeBufferPointer { source in
+                    output.withUnsafeMutableBufferPointer { scale(source.baseAddress!, $0.baseAddress!, count) }
+                }
+                XCTAssertEqual(output.map(\.bitPattern), bytes.prefix(count).map { (Float($0) / 255).bitPattern },
+                               "\(name), count \(count)")
+            }
+        }
+    }
+}

@@ -1,0 +1,248 @@
+import BlasNet
+import BlasNetBench
+import BlasNetTestSupport
+import Foundation
+import XCTest
+
+/// Runs the `blasnet` executable that `swift test` built next to the test bundle.
+struct BlasnetProcess {
+    static var executable: URL? {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("blasnet")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    struct Result {
+        let status: Int32
+        let standardOutput: String
+        let standardError: String
+    }
+
+    /// Starts blasnet with `arguments` (and extra `environment`); returns the running process and its
+    /// stdout and stderr pipes.
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+        guard let executable else { throw XCTSkip("the blasnet executable was not found next to the test bundle") }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        return (process, output, error)
+    }
+
+    /// Runs blasnet to completion.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let (process, output, error) = try start(arguments, environment: environment)
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
+                      standardError: String(decoding: errorData, as: UTF8.self))
+    }
+}
+
+final class CommandLineTests: XCTestCase {
+    /// Each invalid option value is a usage error (exit 64) whose message names the option.
+    func testInvalidOptionsAreUsageErrorsNamingTheOption() throws {
+        let cases: [([String], String)] = [
+            (["train", "--epochs", "0"], "--epochs"),
+            (["train", "--epochs", "ten"], "--epochs"),
+            (["train", "--batch-size", "0"], "--batch-size"),
+            (["train", "--batch-size", "3000000000"], "--batch-size"),
+            (["train", "--batch-size", "9223372036854775807"], "--batch-size"),
+            (["bench", "--batch-sizes", "32,100000"], "--batch-sizes"),
+            (["eval", "--model", "m.safetensors", "--data-dir", ""], "--data-dir"),
+            (["train", "--learning-rate", "-1"], "--learning-rate"),
+            (["train", "--learning-rate", "nan"], "--learning-rate"),
+            (["train", "--threads", "0"], "--threads"),
+            (["train", "--classes", "3,3"], "--classes"),
+            (["train", "--classes", "1,12"], "--classes"),
+            (["train", "--classes", ""], "--classes"),
+            (["train", "--model", "cnn"], "--model"),
+            (["train", "--engine", "gpu"], "--engine"),
+            (["train", "--seed", "-4"], "--seed"),
+            (["train", "--data-dir", ""], "--data-dir"),
+            (["bench", "--models", "dense,cnn"], "--models"),
+            (["bench", "--threads", "0"], "--threads"),
+            (["bench", "--batch-sizes", ""], "--batch-sizes"),
+            (["bench", "--repeats", "0"], "--repeats"),
+            (["check", "--seeds", "0"], "--seeds"),
+            (["check", "--output", "x.json"], "--output"),
+            (["train", "--save", ""], "--save"),
+            (["train", "--save", "/nonexistent-dir/m.safetensors"], "--save"),
+            (["train", "--save", "/tmp"], "--save"),
+            (["eval"], "--model"),
+            (["eval", "--model", "m.safetensors", "--classes", "4,4"], "--classes"),
+            (["eval", "--model", "m.safetensors", "--engine", "cuda"], "--engine"),
+            (["predict", "--model", "m.safetensors"], "input"),
+            (["report"], "--out"),
+            (["report", "--out", "x", "--epochs", "0"], "--epochs"),
+            (["report", "--out", "x", "--cells", "0"], "--cells"),
+        ]
+        for (arguments, option) in cases {
+            let result = try BlasnetProcess.run(arguments)
+            XCTAssertEqual(result.status, 64, "\(arguments): \(result.standardError)")
+            XCTAssertTrue(result.standardError.contains(option), "\(arguments) must name \(option): \(result.standardError)")
+            XCTAssertFalse(result.standardError.contains("Fatal error"), "\(arguments)")
+        }
+    }
+
+    func testMissingDataDirectoryIsOneLineWithTheFix() throws {
+        let result = try BlasnetProcess.run(["train", "--data-dir", "/nonexistent/mnist"])
+        XCTAssertEqual(result.status, 1)
+        let lines = result.standardError.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, result.standardError)
+        XCTAssertTrue(result.standardError.contains("scripts/fetch-mnist.sh"), result.standardError)
+    }
+
+    func testHelpExplainsTheDefaults() throws {
+        let result = try BlasnetProcess.run(["train", "--help"])
+        XCTAssertEqual(result.status, 0)
+        for text in ["--threads", "--classes", "--learning-rate", "Default"] {
+            XCTAssertTrue(result.standardOutput.contains(text), "help lacks \(text)")
+        }
+    }
+
+    /// `bench --json` parses, and its derived numbers follow from the measured ones of the same run.
+    func testBenchJSONParsesAndItsNumbersAgree() throws {
+        let dataDirectory = try realDataDirectory()
+        let result = try BlasnetProcess.run(["bench", "--models", "dense", "--engines", "blas", "--threads", "1",
+                                             "--batch-sizes", "256", "--repeats", "2", "--json", "--data-dir", dataDirectory])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        let environment = try XCTUnwrap(document["environment"] as? [String: Any])
+        XCTAssertEqual(environment["build"] as? String, "debug")  // tests run the debug build; it says so
+        XCTAssertEqual(environment["subnormals"] as? String, "flushed to zero")
+        let rows = try XCTUnwrap(document["results"] as? [[String: Any]])
+        XCTAssertEqual(rows.count, 1)
+        let row = rows[0]
+        func number(_ key: String) throws -> Double { try XCTUnwrap(row[key] as? Double, key) }
+        let epochRates = try XCTUnwrap(row["epoch_samples_per_second"] as? [Double])
+        XCTAssertEqual(epochRates.count, 2)
+        XCTAssertTrue(epochRates.allSatisfy { $0 > 0 })
+        XCTAssertEqual(try number("median_samples_per_second"), (epochRates[0] + epochRates[1]) / 2, accuracy: 1e-6)
+        XCTAssertEqual(try number("min_samples_per_second"), epochRates.min()!)
+        let median = try number("median_samples_per_second")
+        XCTAssertEqual(try number("gflops"), median * 450_944 / 1e9, accuracy: 1e-9)
+        XCTAssertEqual(try number("ms_per_step"), 1000 * 12_665 / median / 50, accuracy: 1e-9)  // ⌈12665/256⌉ steps
+        let peak = try number("sgemm_peak_gflops")
+        XCTAssertGreaterThan(peak, 0)
+        XCTAssertEqual(try number("peak_fraction"), try number("gflops") / peak, accuracy: 1e-12)
+        XCTAssertEqual(row["test_count"] as? Int, 2115)
+        XCTAssertGreaterThan(try number("peak_resident_mib"), 0)
+        let ridge = try XCTUnwrap(document["ridge"] as? [String: Any])
+        XCTAssertEqual(ridge["test_count"] as? Int, 2115)
+        XCTAssertGreaterThan(try XCTUnwrap(ridge["test_accuracy"] as? Double), 0.9)
+    }
+
+    /// The gate fails, naming the configuration, when a floor is raised above what the model reaches, and
+    /// when a configuration is broken (a learning rate so small that the network stays at its random init).
+    func testCheckFailsNamingTheConfiguration() throws {
+        let dataDirectory = try realDataDirectory()
+        let directory = try makeTemporaryDirectory(self)
+        let raised = CheckedConfiguration(name: "dense-raised-floor", model: .dense, engine: .blas, epochs: 1,
+                                          batchSize: 256, learningRate: 1e-3, seed: 1, threads: 1, floorAccuracy: 1.0)
+        let broken = CheckedConfiguration(name: "dense-frozen", model: .dense, engine: .blas, epochs: 1,
+                                          batchSize: 256, learningRate: 1e-9, seed: 1, threads: 1, floorAccuracy: 0.99)
+        let healthy = CheckedConfiguration(name: "dense-healthy", model: .dense, engine: .blas, epochs: 1,
+                                           batchSize: 256, learningRate: 1e-3, seed: 1, threads: 1, floorAccuracy: 0.99)
+        let path = directory.appendingPathComponent("baseline.json").path
+        try Baseline(description: "test", engineAgreementTolerance: 0.01, configurations: [raised, broken, healthy])
+            .encoded().write(to: URL(fileURLWithPath: path))
+        let result = try BlasnetProcess.run(["check", "--baseline", path, "--data-dir", dataDirectory])
+        XCTAssertEqual(result.status, 1, result.standardOutput + result.standardError)
+        XCTAssertTrue(result.standardError.contains("FAILED dense-raised-floor"), result.standardError)
+        XCTAssertTrue(result.standardError.contains("FAILED dense-frozen"), result.standardError)
+        XCTAssertFalse(result.standardError.contains("FAILED dense-healthy"), result.standardError)
+
+        let passing = directory.appendingPathComponent("passing.json").path
+        try Baseline(description: "test", engineAgreementTolerance: 0.01, configurations: [healthy])
+            .encoded().write(to: URL(fileURLWithPath: passing))
+        let pass = try BlasnetProcess.run(["check", "--baseline", passing, "--data-dir", dataDirectory])
+        XCTAssertEqual(pass.status, 0, pass.standardOutput + pass.standardError)
+    }
+
+    func testMalformedBaselineIsRejected() throws {
+        let directory = try makeTemporaryDirectory(self)
+        let path = directory.appendingPathComponent("bad.json").path
+        try Data("{\"configurations\": 3}".utf8).write(to: URL(fileURLWithPath: path))
+        let result = try BlasnetProcess.run(["check", "--baseline", path])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.standardError.contains(path), result.standardError)
+    }
+
+    /// `train --save` then `eval`: the same accuracy to the last digit, from the file alone.
+    func testSavedModelEvaluatesToTheTrainedAccuracy() throws {
+        let dataDirectory = try realDataDirectory()
+        let directory = try makeTemporaryDirectory(self)
+        let model = directory.appendingPathComponent("m.safetensors").path
+        for (kind, batch, flushes) in [("dense", "256", true), ("sigmoid", "128", false)] {
+            let train = try BlasnetProcess.run(["train", "--model", kind, "--epochs", "1", "--batch-size", batch,
+                                                "--data-dir", dataDirectory, "--save", model, "--json"]
+                                               + (flushes ? [] : ["--keep-subnormals"]))
+            XCTAssertEqual(train.status, 0, train.standardError)
+            let trained = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(train.standardOutput.utf8)) as? [String: Any])
+            // The fields compare-frameworks.sh times a run with: one epoch here, 12,665 samples.
+            let epochSeconds = try XCTUnwrap(trained["epoch_seconds"] as? [Double], kind)
+            XCTAssertEqual(epochSeconds.count, 1, kind)
+            XCTAssertEqual(epochSeconds.reduce(0, +), try XCTUnwrap(trained["train_seconds"] as? Double), accuracy: 1e-9, kind)
+            XCTAssertEqual(trained["train_count"] as? Int, 12_665, kind)
+            XCTAssertEqual(trained["flushes_subnormals"] as? Bool, flushes, kind)
+            XCTAssertEqual(try ModelFile.load(model).metadata["subnormals"], flushes ? "flushed" : "kept", kind)
+            let eval = try BlasnetProcess.run(["eval", "--model", model, "--data-dir", dataDirectory, "--json"])
+            XCTAssertEqual(eval.status, 0, eval.standardError)
+            let evaluated = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(eval.standardOutput.utf8)) as? [String: Any])
+            XCTAssertEqual(evaluated["test_accuracy"] as? Double, trained["test_accuracy"] as? Double, kind)
+            XCTAssertEqual(evaluated["test_errors"] as? Int, trained["test_errors"] as? Int, kind)
+            XCTAssertEqual(evaluated["model"] as? String, kind)
+            let confusion = try XCTUnwrap(evaluated["confusion"] as? [[Int]])
+            XCTAssertEqual(confusion.flatMap { $0 }.reduce(0, +), 2115)
+            XCTAssertEqual(confusion[0][1] + confusion[1][0], evaluated["test_errors"] as? Int)
+        }
+    }
+
+    /// `predict` on a PGM written from a test image and on the IDX test file itself.
+    func testPredictReadsPGMAndIDXAndRejectsOtherFiles() throws {
+        let dataDirectory = try realDataDirectory()
+        let directory = try makeTemporaryDirectory(self)
+        let model = directory.appendingPathComponent("m.safetensors").path
+        let train = try BlasnetProcess.run(["train", "--epochs", "1", "--batch-size", "256", "--data-dir", dataDirectory,
+                                            "--save", model])
+        XCTAssertEqual(train.status, 0, train.standardError)
+        let test = try MNISTDataset.loadPair(directory: dataDirectory, images: MNISTDataset.testImages,
+                                             labels: MNISTDataset.testLabels, classes: (0, 1))
+        var paths: [String] = []
+        for index in [0, 1] {  // one 0 and one 1, whichever come first
+            let position = test.labels.firstIndex(of: Float(index))!
+            let pixels = test.images[(position * 784)..<((position + 1) * 784)].map { UInt8(($0 * 255).rounded()) }
+            let path = directory.appendingPathComponent("digit\(index).pgm").path
+            try (Data("P5\n28 28\n255\n".utf8) + Data(pixels)).write(to: URL(fileURLWithPath: path))
+            paths.append(path)
+        }
+        let result = try BlasnetProcess.run(["predict", "--model", model, "--json"] + paths)
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let predictions = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]])
+        XCTAssertEqual(predictions.map { $0["digit"] as? Int }, [0, 1])
+
+        let idx = (dataDirectory as NSString).appendingPathComponent(MNISTDataset.testImages)
+        let all = try BlasnetProcess.run(["predict", "--model", model, idx])
+        XCTAssertEqual(all.status, 0, all.standardError)
+        XCTAssertEqual(all.standardOutput.split(separator: "\n").count, 10_000, "every image of the IDX file")
+
+        let text = directory.appendingPathComponent("notes.txt").path
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: text))
+        let bad = try BlasnetProcess.run(["predict", "--model", model, text])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.standardError.contains("neither an IDX image file"), bad.standardError)
+        let missing = try BlasnetProcess.run(["eval", "--model", directory.appendingPathComponent("none").path])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.standardError.split(separator: "\n").count, 1, missing.standardError)
+    }
+}

@@ -1,0 +1,102 @@
+import BlasNet
+import BlasNetTestSupport
+import Foundation
+import XCTest
+
+/// Faults a user can cause: Ctrl-C mid-training, kill -9 mid-save, a full disk, two runs at once.
+final class FaultTests: XCTestCase {
+    func testInterruptStopsTrainingWithoutSaving() throws {
+        let dataDirectory = try realDataDirectory()
+        let directory = try makeTemporaryDirectory(self)
+        let model = directory.appendingPathComponent("m.safetensors").path
+        let (process, output, error) = try BlasnetProcess.start(["train", "--epochs", "500", "--data-dir", dataDirectory, "--save", model])
+        // Wait for the first epoch line, so the signal lands inside the training loop.
+        let firstLine = output.fileHandleForReading.availableData
+        XCTAssertFalse(firstLine.isEmpty)
+        Thread.sleep(forTimeInterval: 0.5)
+        process.interrupt()
+        let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130, message)
+        XCTAssertTrue(message.contains("interrupted at epoch"), message)
+        XCTAssertEqual(message.split(separator: "\n").count, 1, message)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), [],
+                       "nothing saved, no temporary file left")
+    }
+
+    /// kill -9 inside a save over an existing good model: the save is held between writing its temporary
+    /// file and renaming it (a test-only pause), the process killed there; the final name must still hold
+    /// the old model, byte for byte. (The hidden temporary file is left behind: no code runs after kill -9.)
+    func testKillDuringSaveKeepsTheEarlierFile() throws {
+        let dataDirectory = try realDataDirectory()
+        let directory = try makeTemporaryDirectory(self)
+        let model = directory.appendingPathComponent("m.safetensors").path
+        let first = try BlasnetProcess.run(["train", "--epochs", "1", "--batch-size", "512", "--data-dir", dataDirectory,
+                                            "--save", model])
+        XCTAssertEqual(first.status, 0, first.standardError)
+        let original = try Data(contentsOf: URL(fileURLWithPath: model))
+
+        let (process, _, _) = try BlasnetProcess.start(["train", "--epochs", "1", "--batch-size", "512", "--seed", "7",
+                                         "--data-dir", dataDirectory, "--save", model],
+                                        environment: ["BLASNET_TEST_PAUSE_BEFORE_RENAME": "30"])
+        // Wait until the complete temporary file exists, i.e. the save is paused before its rename.
+        var temporary: [String] = []
+        let deadline = Date().addingTimeInterval(60)
+        while temporary.isEmpty && Date() < deadline && process.isRunning {
+            Thread.sleep(forTimeInterval: 0.05)
+            temporary = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp-") }
+        }
+        XCTAssertEqual(temporary.count, 1, "the save never reached its rename")
+        Thread.sleep(forTimeInterval: 0.2)  // let write + fsync finish: the file is complete before the pause
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), original, "the earlier model is intact")
+        XCTAssertNoThrow(try ModelFile.load(model))
+    }
+
+    /// A full disk: /dev/full accepts the open and fails every write with ENOSPC, even for root. Saving
+    /// to it must say so in one line, and leave the device node itself in place (an atomic rename over
+    /// it would replace it with a regular file).
+    func testFullDiskIsAClearError() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { throw XCTSkip("no /dev/full here") }
+        let dataDirectory = try realDataDirectory()
+        let result = try BlasnetProcess.run(["train", "--epochs", "1", "--batch-size", "512", "--data-dir", dataDirectory,
+                                            "--save", "/dev/full"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.standardError.contains("/dev/full"), result.standardError)
+        XCTAssertTrue(result.standardError.contains("No space left on device"), result.standardError)
+        XCTAssertEqual(result.standardError.split(separator: "\n").count, 1, result.standardError)
+        let attributes = try FileManager.default.attributesOfItem(atPath: "/dev/full")
+        XCTAssertEqual(attributes[.type] as? FileAttributeType, .typeCharacterSpecial, "/dev/full is still a device")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "/dev").filter { $0.contains(".tmp-") }
+        XCTAssertEqual(leftovers, [])
+    }
+
+    func testSaveWhoseParentIsAFileFailsNamingIt() throws {
+        let directory = try makeTemporaryDirectory(self)
+        let file = directory.appendingPathComponent("plain").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+        XCTAssertThrowsError(try ModelFile.save(network: Network(kind: .dense), kind: .dense,
+                                                to: file + "/m.safetensors")) { error in
+            XCTAssertTrue("\(error)".contains(file), "\(error)")
+        }
+    }
+
+    /// Two trainings at once on the 2-core machine share the data directory and both reach the floor.
+    func testTwoConcurrentTrainingsBothSucceed() throws {
+        let dataDirectory = try realDataDirectory()
+        let runs = try (0..<2).map { index in
+            try BlasnetProcess.start(["train", "--epochs", "1", "--batch-size", "256", "--threads", "1", "--seed", "\(index + 1)",
+                       "--data-dir", dataDirectory, "--json"])
+        }
+        for (process, output, error) in runs {
+            let text = output.fileHandleForReading.readDataToEndOfFile()
+            let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, message)
+            let result = try XCTUnwrap(JSONSerialization.jsonObject(with: text) as? [String: Any])
+            XCTAssertGreaterThanOrEqual(try XCTUnwrap(result["test_accuracy"] as? Double), 0.995)
+        }
+    }
+}

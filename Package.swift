@@ -7,7 +7,7 @@ import PackageDescription
 // (Without the flag Swift emits no FMA: `addProduct` would become a library call per element.)
 //
 // Both kernel modules are optimised even in debug builds (`-O` comes after SwiftPM's `-Onone`): unoptimised
-// SIMD code runs 100–1000× slower, which would make `swift test` crawl through every pure-Swift product.
+// SIMD code runs orders of magnitude slower, which would make `swift test` crawl through every pure-Swift product.
 let optimizedKernelSettings: [SwiftSetting] = [.unsafeFlags(["-O"])]
 #if arch(x86_64)
 // Only AVX2 and FMA — exactly what the run-time check looks for. (-march=x86-64-v3 would also allow

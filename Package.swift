@@ -27,6 +27,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // SHA-256 for the data set's fingerprint.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -42,7 +44,7 @@ let package = Package(
         // The core: buffers, layers, loss, network, Adam, the trainer, the engine protocol and both engines.
         .target(name: "BlasNetCore", dependencies: ["COpenBLAS", "SwiftKernels", "SwiftKernelsAVX2"]),
         // The file formats: IDX, PGM, the MNIST data set, safetensors, model files, the atomic writer.
-        .target(name: "BlasNetIO", dependencies: ["BlasNetCore", "SwiftKernels", "SwiftKernelsAVX2"]),
+        .target(name: "BlasNetIO", dependencies: ["BlasNetCore", .product(name: "Crypto", package: "swift-crypto")]),
         // What a user imports: re-exports the core and the formats.
         .target(name: "BlasNet", dependencies: ["BlasNetCore", "BlasNetIO"]),
         // The throughput benchmark and the accuracy regression check, for the tool.

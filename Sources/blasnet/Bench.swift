@@ -78,7 +78,8 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let configurations = try parsedConfigurations()
-        let (train, test) = try data.load()
+        let dataset = try data.load()
+        let (train, test) = (dataset.train, dataset.test)
         let environment = BenchmarkEnvironment.current(flushesSubnormals: arithmetic.flushesSubnormals)
         if !json && !csv { print(environment.headerLines.joined(separator: "\n")) }
         if environment.isDebugBuild { printError(BenchmarkEnvironment.debugWarning) }

@@ -46,7 +46,8 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let baselineFile = try Baseline.load(from: baseline)
-        let (train, test) = try data.load()
+        let dataset = try data.load()
+        let (train, test) = (dataset.train, dataset.test)
         if calibrate {
             try runCalibration(baselineFile, train: train, test: test)
         } else {

@@ -4,6 +4,7 @@ import Foundation
 
 extension ModelKind: ExpressibleByArgument {}
 extension EngineKind: ExpressibleByArgument {}
+extension KeptWeights: ExpressibleByArgument {}
 
 /// Where the MNIST files are: shared by every command that reads the data set.
 struct DataDirectoryOption: ParsableArguments {
@@ -19,24 +20,53 @@ struct DataDirectoryOption: ParsableArguments {
     }
 }
 
-/// Where the MNIST files are and which two digits to separate.
+/// Where the data files are and which classes to tell apart.
 struct DataOptions: ParsableArguments {
     @OptionGroup var location: DataDirectoryOption
 
-    @Option(help: ArgumentHelp("Two distinct digits A,B: A is class 0, B is class 1.", valueName: "A,B"))
+    @Option(help: ArgumentHelp(
+        "The classes: 'all' (every label in the data) or two or more distinct labels.",
+        discussion: """
+            Class i is the i-th listed label: 0,1 (the default) trains the original two-digit model with one \
+            sigmoid output; 3,5,8 or all train one softmax output per class.
+            """,
+        valueName: "all|A,B[,C…]"))
     var classes: String = "0,1"
 
     var directory: String { location.directory }
 
-    func validate() throws {
-        do { _ = try MNISTDataset.parseClasses(classes) } catch {
-            throw ValidationError("--classes: \(error)")
+    var selection: ClassSelection {
+        get throws {
+            do { return try ClassSelection(parsing: classes) } catch { throw ValidationError("--classes: \(error)") }
         }
     }
 
-    func load() throws -> (train: LabeledImages, test: LabeledImages) {
-        try MNISTDataset.load(directory: directory, classes: try MNISTDataset.parseClasses(classes))
+    func validate() throws {
+        _ = try selection
     }
+
+    /// The data set; a listed label the data lacks is a usage error naming --classes.
+    func load() throws -> LoadedDataset {
+        do {
+            return try MNISTDataset.load(directory: directory, classes: try selection)
+        } catch let error as DatasetError {
+            guard case .missingClasses = error else { throw error }
+            throw ValidationError("--classes \(classes): \(error)")
+        }
+    }
+}
+
+/// How a data set's classes are named in messages: "digits" for MNIST itself, "labels" for other data.
+func classNoun(_ dataset: LoadedDataset) -> String {
+    dataset.fingerprint == MNISTDataset.fingerprint ? "digits" : "labels"
+}
+
+/// Labels joined for messages: "0, 1" or "3, 5, 8"; "0–9" for a run of ten or more consecutive labels.
+func labelList(_ labels: [Int]) -> String {
+    if labels.count >= 10, labels == Array(labels[0]...labels[labels.count - 1]) {
+        return "\(labels[0])–\(labels[labels.count - 1])"
+    }
+    return labels.map(String.init).joined(separator: ", ")
 }
 
 /// How training arithmetic treats subnormal floats (shared by `train` and `bench`).
@@ -59,6 +89,9 @@ struct ArithmeticOptions: ParsableArguments {
 struct TrainingOptions: ParsableArguments {
     @Option(help: "Model: 'dense' (ReLU hidden units) or 'sigmoid' (sigmoid hidden units).")
     var model: ModelKind = .dense
+
+    @Option(help: ArgumentHelp("Widths of the hidden layers, input side first.", valueName: "sizes"))
+    var hidden: String = "128,64"
 
     @Option(help: ArgumentHelp("Engine: 'blas' (OpenBLAS) or 'swift' (pure Swift).",
                                discussion: "Default: blas for the dense model, swift for the sigmoid model."))
@@ -91,13 +124,22 @@ struct TrainingOptions: ParsableArguments {
 
     var resolvedEngine: EngineKind { engine ?? model.defaultEngine }
 
+    /// The hidden sizes as numbers (validated by `validate`).
+    var hiddenLayers: [Int] {
+        hidden.split(separator: ",", omittingEmptySubsequences: false).compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
     var configuration: TrainingConfiguration {
-        TrainingConfiguration(model: model, epochs: epochs ?? 10, batchSize: batchSize,
+        TrainingConfiguration(model: model, hiddenLayers: hiddenLayers, epochs: epochs ?? 10, batchSize: batchSize,
                               learningRate: learningRate ?? 1e-3, seed: seed,
                               flushesSubnormals: arithmetic.flushesSubnormals)
     }
 
     func validate() throws {
+        let parts = hidden.split(separator: ",", omittingEmptySubsequences: false)
+        guard !hidden.isEmpty, parts.allSatisfy({ Int($0.trimmingCharacters(in: .whitespaces)) != nil }) else {
+            throw ValidationError("--hidden must be layer widths separated by commas, like 128,64 (got '\(hidden)')")
+        }
         do {
             try configuration.validate()
         } catch TrainingError.invalidSetting(let setting, let requirement, let value) {

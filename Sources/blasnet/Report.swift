@@ -52,18 +52,20 @@ struct Report: ParsableCommand {
         let name: String
         /// The model's short name in the grid's captions.
         let key: String
-        let probabilities: [Float]
+        /// The model on the test set.
+        let evaluation: Evaluation
         let series: TrainingSeries
         /// A model trained here, to be saved once everything has succeeded (with --save-models).
         var save: (() throws -> Void)? = nil
     }
 
     func run() throws {
-        let (train, test) = try data.load()
+        let dataset = try data.load()
+        let (train, test) = (dataset.train, dataset.test)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         Interrupt.install()
-        let denseResult = try model(.dense, engine: .blas, file: dense, train: train, test: test)
-        let sigmoidResult = try model(.sigmoid, engine: .swift, file: sigmoid, train: train, test: test)
+        let denseResult = try model(.dense, engine: .blas, file: dense, dataset: dataset)
+        let sigmoidResult = try model(.sigmoid, engine: .swift, file: sigmoid, dataset: dataset)
         if Interrupt.requested {
             printError("blasnet: interrupted; no pictures or models written")
             throw Interrupt.exitCode
@@ -71,19 +73,25 @@ struct Report: ParsableCommand {
         try denseResult.save?()
         try sigmoidResult.save?()
 
-        let (zero, one) = train.classes
-        func digit(_ classIndex: Float) -> Int { classIndex > 0.5 ? one : zero }
-        let labels = test.labels.map(digit)
+        // Captions show the data's labels, not class indices. Two classes: ŷ = P(second class), as the
+        // sigmoid gives it; more: ŷ = the probability of the predicted class.
+        let classLabels = train.classLabels
+        let binary = classLabels.count == 2
+        let labels = test.labels.map { classLabels[$0] }
         let models = [denseResult, sigmoidResult].map { result in
             PredictionGrid.Model(name: result.name, key: result.key,
-                                 predictions: result.probabilities.map { digit($0 > 0.5 ? 1 : 0) },
-                                 scores: result.probabilities)
+                                 predictions: result.evaluation.predictions.map { classLabels[$0] },
+                                 scores: binary ? (0..<test.count).map { result.evaluation.probability(sample: $0, class: 1) }
+                                     : result.evaluation.confidences)
         }
+        let noun = classNoun(dataset)
         let selection = PredictionGrid.select(labels: labels, models: models, cells: cells)
         let grid = try PredictionGrid.render(
-            images: test.images, imageWidth: 28, imageHeight: 28, labels: labels, models: models, selection: selection,
-            title: "MNIST test digits \(zero) and \(one): predictions of two networks",
-            scoreMeaning: "ŷ = P(digit \(one))", format: format)
+            images: test.images, imageWidth: dataset.imageColumns, imageHeight: dataset.imageRows, labels: labels,
+            models: models, selection: selection,
+            title: "\(dataset.name == "mnist" ? "MNIST" : dataset.name) test \(noun) \(labelList(classLabels)): predictions of two networks",
+            scoreMeaning: binary ? "ŷ = P(\(noun == "digits" ? "digit" : "label") \(classLabels[1]))" : "ŷ = P(predicted)",
+            format: format)
         let curves = try TrainingCurves.render(series: [denseResult.series, sigmoidResult.series], format: format)
         let gridPath = (out as NSString).appendingPathComponent("predictions.\(format.fileExtension)")
         let curvesPath = (out as NSString).appendingPathComponent("training-curves.\(format.fileExtension)")
@@ -92,8 +100,9 @@ struct Report: ParsableCommand {
         print("wrote \(gridPath) (\(selection.indices.count) digits; \(selection.subtitle)) and \(curvesPath)")
     }
 
-    private func model(_ kind: ModelKind, engine kindOfEngine: EngineKind, file: String?, train: LabeledImages,
-                       test: LabeledImages) throws -> ModelResult {
+    private func model(_ kind: ModelKind, engine kindOfEngine: EngineKind, file: String?,
+                       dataset: LoadedDataset) throws -> ModelResult {
+        let (train, test) = (dataset.train, dataset.test)
         let engine = makeEngine(kindOfEngine, threads: ThreadPolicy.resolve(requested: 2).threads)
         let name = "\(kind) on \(kindOfEngine == .blas ? "OpenBLAS" : "Swift")"
         if let file {
@@ -102,19 +111,16 @@ struct Report: ParsableCommand {
                 throw ValidationError("--\(kind) \(file) holds a \(loaded.kind) model")
             }
             let metadata = TrainingMetadata(strings: loaded.metadata)
-            if let classes = metadata?.classes, classes != train.classes {
-                throw ValidationError("--\(kind) \(file) separates digits \(classes.0) and \(classes.1), "
-                                      + "but --classes is \(train.classes.0),\(train.classes.1)")
-            }
+            try checkModelMatches(loaded, dataset: dataset, modelPath: file, allowMismatch: false)
             let evaluation = BlasNet.evaluate(loaded.network, on: test, engine: engine,
                                               workspace: NetworkWorkspace(network: loaded.network, capacity: NetworkWorkspace.evaluationCapacity))
-            return ModelResult(name: name, key: kind.rawValue, probabilities: evaluation.probabilities,
+            return ModelResult(name: name, key: kind.rawValue, evaluation: evaluation,
                                series: TrainingSeries(name: name, losses: metadata?.epochLosses ?? [],
                                                       testAccuracies: metadata?.epochTestAccuracies ?? []))
         }
         printError("… training the \(kind) model on \(kindOfEngine) (\(epochs) epochs)")
         let configuration = TrainingConfiguration(model: kind, epochs: epochs, seed: seed)
-        let trainer = try Trainer(configuration: configuration, engine: engine)
+        let trainer = try Trainer(configuration: configuration, engine: engine, for: train)
         let result: TrainingResult
         do {
             result = try trainer.train(on: train, test: test, shouldStop: { Interrupt.requested })
@@ -122,14 +128,18 @@ struct Report: ParsableCommand {
             printError("blasnet: interrupted at epoch \(epoch), step \(step); no pictures or models written")
             throw Interrupt.exitCode
         }
-        var modelResult = ModelResult(name: name, key: kind.rawValue, probabilities: result.test.probabilities,
+        var modelResult = ModelResult(name: name, key: kind.rawValue, evaluation: result.test,
                                       series: TrainingSeries(name: name, losses: result.epochs.map(\.trainLoss),
-                                                             testAccuracies: result.epochs.map(\.testAccuracy)))
+                                                             testAccuracies: result.epochs.compactMap(\.testAccuracy)))
         if saveModels {
             let path = (out as NSString).appendingPathComponent("\(kind).safetensors")
-            let metadata = TrainingMetadata(configuration: configuration, engine: engine, classes: train.classes, result: result)
+            let metadata = TrainingMetadata(configuration: configuration, engine: engine, result: result)
             let network = trainer.network
-            modelResult.save = { try ModelFile.save(network: network, kind: kind, metadata: metadata.strings, to: path) }
+            let identity = DatasetIdentity(name: dataset.name, fingerprint: dataset.fingerprint)
+            modelResult.save = {
+                try ModelFile.save(network: network, kind: kind, classLabels: train.classLabels, dataset: identity,
+                                   metadata: metadata.strings, to: path)
+            }
         }
         return modelResult
     }

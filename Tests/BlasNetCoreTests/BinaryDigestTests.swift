@@ -43,15 +43,15 @@ final class BinaryDigestTests: XCTestCase {
 
     private func synthetic(count: Int) -> LabeledImages {
         var generator = SeededGenerator(seed: 3)
-        var images: [Float] = [], labels: [Float] = []
+        var images: [Float] = [], labels: [Int] = []
         for index in 0..<count {
-            labels.append(Float(index % 2))
+            labels.append(index % 2)
             for pixel in 0..<784 {
                 let bright = (pixel % 28 < 14) == (index % 2 == 1)
                 images.append(min(1, (bright ? 0.6 : 0.1) + generator.nextUnitFloat() * 0.3))
             }
         }
-        return LabeledImages(images: images, labels: labels, classes: (0, 1))
+        return try! LabeledImages(images: images, width: 784, labels: labels)
     }
 
     private func trainedDigest(_ kind: ModelKind, _ engine: ComputeEngine, train: LabeledImages, test: LabeledImages,

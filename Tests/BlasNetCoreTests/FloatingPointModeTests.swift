@@ -85,7 +85,7 @@ final class FloatingPointModeTests: XCTestCase {
         try requireFlushing()
         var generator = SeededGenerator(seed: 3)
         let images = (0..<(16 * 784)).map { _ in generator.nextUnitFloat() }
-        let data = LabeledImages(images: images, labels: (0..<16).map { Float($0 % 2) }, classes: (0, 1))
+        let data = try LabeledImages(images: images, width: 784, labels: (0..<16).map { $0 % 2 })
         for flushes in [true, false] {
             let configuration = TrainingConfiguration(epochs: 1, batchSize: 8, flushesSubnormals: flushes)
             let trainer = try Trainer(configuration: configuration, engine: OpenBLASEngine(threads: 1))

@@ -158,8 +158,8 @@ final class GoldenTests: XCTestCase {
     }
 
     /// A network of `model`'s activation holding `parameters`.
-    private func makeNetwork(activation: Activation, parameters: [Float]) -> Network {
-        let network = Network(layerSizes: Self.layerSizes, hiddenActivation: activation)
+    private func makeNetwork(activation: Activation, parameters: [Float]) throws -> Network {
+        let network = try Network(layerSizes: Self.layerSizes, hiddenActivation: activation)
         network.parameters.assign(parameters)
         return network
     }
@@ -191,10 +191,10 @@ final class GoldenTests: XCTestCase {
         let x = try tensor("batch.x", shape: [Self.batch, Self.layerSizes[0]], in: golden)
         let y = try tensor("batch.y", shape: [Self.batch], in: golden)
         for (model, activation) in Self.models {
-            let probe = Network(layerSizes: Self.layerSizes, hiddenActivation: activation)
+            let probe = try Network(layerSizes: Self.layerSizes, hiddenActivation: activation)
             let initial = try flatParameters(model, group: "init", network: probe, golden: golden)
             for (engineName, makeEngine) in Self.engines {
-                let network = makeNetwork(activation: activation, parameters: initial)
+                let network = try makeNetwork(activation: activation, parameters: initial)
                 try body(model, "\(engineName), \(model)", network, NetworkWorkspace(network: network, capacity: Self.batch),
                          makeEngine(), x, y)
             }
@@ -251,17 +251,17 @@ final class GoldenTests: XCTestCase {
         let golden = try loadGolden()
         let x = try tensor("batch.x", shape: [Self.batch, Self.layerSizes[0]], in: golden)
         let expected = try tensor("sigmoid.logits", shape: [Self.batch], in: golden)
-        let probe = Network(layerSizes: Self.layerSizes, hiddenActivation: .sigmoid)
+        let probe = try Network(layerSizes: Self.layerSizes, hiddenActivation: .sigmoid)
         var parameters = try flatParameters("sigmoid", group: "init", network: probe, golden: golden)
         let engine = OpenBLASEngine(threads: 1)
 
-        let unperturbed = Self.compare(logits(makeNetwork(activation: .sigmoid, parameters: parameters), x: x, engine: engine),
+        let unperturbed = Self.compare(logits(try makeNetwork(activation: .sigmoid, parameters: parameters), x: x, engine: engine),
                                        expected)
         XCTAssertTrue(unperturbed.passes(Self.logitTolerance), "unperturbed logits differ by \(unperturbed.maxAbsDifference)")
 
         // fc3.weight[0, 0]: every logit moves by 1e-2 · σ(hidden unit 0) ≈ 5e-3 (σ > 0 for every row).
         parameters[probe.layers[2].weightOffset] += 1e-2
-        let perturbed = Self.compare(logits(makeNetwork(activation: .sigmoid, parameters: parameters), x: x, engine: engine),
+        let perturbed = Self.compare(logits(try makeNetwork(activation: .sigmoid, parameters: parameters), x: x, engine: engine),
                                      expected)
         XCTAssertFalse(perturbed.passes(Self.logitTolerance),
                        "a 1e-2 change of sigmoid fc3.weight[0, 0] went unnoticed (max abs difference \(perturbed.maxAbsDifference))")

@@ -8,19 +8,21 @@ final class GradientTests: XCTestCase {
     /// Analytic Float32 gradients vs Float64 central differences: |analytic − numeric| ≤ 1e-3·|numeric| + 2e-5.
     /// Float32 accumulation over these small layers (≤ 9 terms per product) errs by ~1e-6 relative,
     /// so a wrong formula (a missing term, a transposed index) fails by orders of magnitude more.
-    private func checkGradients(hidden: Activation, engine: ComputeEngine, file: StaticString = #filePath,
-                                line: UInt = #line) {
-        let sizes = [9, 7, 5, 1]
+    /// `outputs` logits: 1 is the two-class sigmoid model, K ≥ 2 softmax over K classes.
+    private func checkGradients(hidden: Activation, engine: ComputeEngine, outputs: Int = 1,
+                                file: StaticString = #filePath, line: UInt = #line) throws {
+        let sizes = [9, 7, 5, outputs]
         let batch = 4
         var generator = SeededGenerator(seed: 7)
-        let network = Network(layerSizes: sizes, hiddenActivation: hidden)
+        let network = try Network(layerSizes: sizes, hiddenActivation: hidden)
         network.initializeGlorotUniform(using: &generator)
         // Non-zero biases, so their gradients and the activations' offsets are exercised too.
         for layer in network.layers {
             for j in 0..<layer.outputSize { network.parameters[layer.biasOffset + j] = generator.nextFloat(symmetric: 0.3) }
         }
         let input = randomValues(batch * sizes[0], generator: &generator)
-        let labels: [Float] = [0, 1, 1, 0]
+        // Class indices; with K classes every row a different class where possible, the last class included.
+        let labels: [Float] = outputs == 1 ? [0, 1, 1, 0] : [0, Float(outputs - 1), 1, Float(outputs / 2)]
         let workspace = NetworkWorkspace(network: network, capacity: batch)
         let statistics = input.withUnsafeBufferPointer { x in
             labels.withUnsafeBufferPointer { y in
@@ -49,18 +51,28 @@ final class GradientTests: XCTestCase {
                       file: file, line: line)
     }
 
-    func testDenseNetworkOnOpenBLAS() { checkGradients(hidden: .relu, engine: OpenBLASEngine(threads: 1)) }
-    func testSigmoidNetworkOnOpenBLAS() { checkGradients(hidden: .sigmoid, engine: OpenBLASEngine(threads: 1)) }
-    func testDenseNetworkOnSwift() { checkGradients(hidden: .relu, engine: SwiftEngine(threads: 1)) }
-    func testSigmoidNetworkOnSwift() { checkGradients(hidden: .sigmoid, engine: SwiftEngine(threads: 1)) }
-    func testSigmoidNetworkOnPortableSwiftKernel() {
-        checkGradients(hidden: .sigmoid, engine: SwiftEngine(threads: 1, forcePortableKernel: true))
+    func testDenseNetworkOnOpenBLAS() throws { try checkGradients(hidden: .relu, engine: OpenBLASEngine(threads: 1)) }
+    func testSigmoidNetworkOnOpenBLAS() throws { try checkGradients(hidden: .sigmoid, engine: OpenBLASEngine(threads: 1)) }
+    func testDenseNetworkOnSwift() throws { try checkGradients(hidden: .relu, engine: SwiftEngine(threads: 1)) }
+    func testSigmoidNetworkOnSwift() throws { try checkGradients(hidden: .sigmoid, engine: SwiftEngine(threads: 1)) }
+    func testSigmoidNetworkOnPortableSwiftKernel() throws {
+        try checkGradients(hidden: .sigmoid, engine: SwiftEngine(threads: 1, forcePortableKernel: true))
     }
 
-    func testBackwardAccumulatesIntoGradients() {
+    /// Softmax cross-entropy, K = 3 and 10, both activations, both engines.
+    func testSoftmaxNetworksOnBothEngines() throws {
+        for outputs in [3, 10] {
+            for hidden in [Activation.relu, .sigmoid] {
+                try checkGradients(hidden: hidden, engine: OpenBLASEngine(threads: 1), outputs: outputs)
+                try checkGradients(hidden: hidden, engine: SwiftEngine(threads: 1), outputs: outputs)
+            }
+        }
+    }
+
+    func testBackwardAccumulatesIntoGradients() throws {
         // The optimizer zeroes gradients as it consumes them; backward adds. Two passes = twice one pass.
         var generator = SeededGenerator(seed: 3)
-        let network = Network(layerSizes: [6, 4, 1], hiddenActivation: .relu)
+        let network = try Network(layerSizes: [6, 4, 1], hiddenActivation: .relu)
         network.initializeGlorotUniform(using: &generator)
         let input = randomValues(12, generator: &generator), labels: [Float] = [1, 0]
         let workspace = NetworkWorkspace(network: network, capacity: 2)

@@ -9,8 +9,9 @@ struct ReferenceNetwork {
     let layerSizes: [Int]
     let hidden: Activation
 
-    /// Mean binary cross-entropy over `batch` rows of `input` with the flat `parameters`
-    /// (per layer: W [in, out] row-major, then b [out]).
+    /// Mean loss over `batch` rows of `input` with the flat `parameters` (per layer: W [in, out]
+    /// row-major, then b [out]): binary cross-entropy on one logit, softmax cross-entropy on K ≥ 2
+    /// (`labels` hold class indices).
     func meanLoss(parameters: [Double], input: [Double], labels: [Double], batch: Int) -> Double {
         var total = 0.0
         for row in 0..<batch {
@@ -33,8 +34,14 @@ struct ReferenceNetwork {
                 offset += inputs * outputs + outputs
                 activations = next
             }
-            let z = activations[0], y = labels[row]
-            total += max(z, 0) - z * y + log(1 + exp(-abs(z)))
+            if activations.count == 1 {
+                let z = activations[0], y = labels[row]
+                total += max(z, 0) - z * y + log(1 + exp(-abs(z)))
+            } else {
+                // −log softmax(z)[y], written directly: log Σ e^z_j − z_y (shifted by the max for range).
+                let m = activations.max()!
+                total += log(activations.reduce(0) { $0 + exp($1 - m) }) + m - activations[Int(labels[row])]
+            }
         }
         return total / Double(batch)
     }

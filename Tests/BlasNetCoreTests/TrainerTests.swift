@@ -7,9 +7,9 @@ final class TrainerTests: XCTestCase {
     /// `count` synthetic 784-pixel samples: class 1 brightens the left half, class 0 the right half.
     private func syntheticData(count: Int, seed: UInt64) -> LabeledImages {
         var generator = SeededGenerator(seed: seed)
-        var images: [Float] = [], labels: [Float] = []
+        var images: [Float] = [], labels: [Int] = []
         for index in 0..<count {
-            let label = Float(index % 2)
+            let label = index % 2
             labels.append(label)
             for pixel in 0..<784 {
                 let leftHalf = pixel % 28 < 14
@@ -17,7 +17,7 @@ final class TrainerTests: XCTestCase {
                 images.append(min(1, base + generator.nextUnitFloat() * 0.3))
             }
         }
-        return LabeledImages(images: images, labels: labels, classes: (0, 1))
+        return try! LabeledImages(images: images, width: 784, labels: labels)
     }
 
     private func train(_ kind: ModelKind, engine: ComputeEngine, data: LabeledImages, batchSize: Int,
@@ -57,8 +57,8 @@ final class TrainerTests: XCTestCase {
     /// Glorot init draws the random numbers in [out, in] row-major order (output unit by output unit) and
     /// stores draw (o, i) at W[i, o] of the [in, out] matrix: a seed gives the same network as when W was
     /// stored [out, in], only transposed.
-    func testGlorotInitDrawsInOutputMajorOrderAndStoresTransposed() {
-        let network = Network(layerSizes: [5, 3, 2, 1], hiddenActivation: .relu)
+    func testGlorotInitDrawsInOutputMajorOrderAndStoresTransposed() throws {
+        let network = try Network(layerSizes: [5, 3, 2, 1], hiddenActivation: .relu)
         var generator = SeededGenerator(seed: 17)
         network.initializeGlorotUniform(using: &generator)
         var replay = SeededGenerator(seed: 17)

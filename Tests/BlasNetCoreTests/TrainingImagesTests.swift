@@ -8,8 +8,8 @@ import XCTest
 final class TrainingImagesTests: XCTestCase {
     /// `count` images made from pixel bytes, as the MNIST loader makes them (every level 0…255 appears).
     private func byteFormImages(count: Int) -> LabeledImages {
-        let bytes = (0..<(count * LabeledImages.pixelCount)).map { UInt8(($0 &* 7919) % 256) }
-        return LabeledImages(pixelBytes: bytes, labels: (0..<count).map { Float($0 % 2) }, classes: (0, 1))
+        let bytes = (0..<(count * LabeledImages.mnistPixelCount)).map { UInt8(($0 &* 7919) % 256) }
+        return try! LabeledImages(pixelBytes: bytes, width: 784, labels: (0..<count).map { $0 % 2 })
     }
 
     private func gathered(_ store: TrainingImages, rows: [Int]) -> [Float] {
@@ -19,7 +19,7 @@ final class TrainingImagesTests: XCTestCase {
     }
 
     private func expectedRows(_ data: LabeledImages, rows: [Int]) -> [Float] {
-        rows.flatMap { data.images[($0 * LabeledImages.pixelCount)..<(($0 + 1) * LabeledImages.pixelCount)] }
+        rows.flatMap { data.images[($0 * LabeledImages.mnistPixelCount)..<(($0 + 1) * LabeledImages.mnistPixelCount)] }
     }
 
     func testByteFormImagesAreGatheredFromBytesBitForBit() {
@@ -40,12 +40,12 @@ final class TrainingImagesTests: XCTestCase {
         XCTAssertEqual(gathered(store, rows: rows).map(\.bitPattern), expectedRows(train, rows: rows).map(\.bitPattern))
     }
 
-    func testImagesGivenAsFloatsAreGatheredAsFloats() {
+    func testImagesGivenAsFloatsAreGatheredAsFloats() throws {
         // Images given as floats (here k/255 but for one pixel, which may be anything) have no bytes.
         for odd: Float in [0.5, -0.0, .nan, 256 / 255, -1 / 255, Float(1) / 255 + .ulpOfOne] {
             var pixels = byteFormImages(count: 3).images
             pixels[1000] = odd
-            let data = LabeledImages(images: pixels, labels: [0, 1, 0], classes: (0, 1))
+            let data = try LabeledImages(images: pixels, width: 784, labels: [0, 1, 0])
             let store = TrainingImages(data)
             XCTAssertFalse(store.gathersBytes, "pixel \(odd)")
             XCTAssertEqual(gathered(store, rows: [1, 2, 0]).map(\.bitPattern),

@@ -27,10 +27,11 @@ final class IDXReaderTests: XCTestCase {
         XCTAssertEqual(images.columns, 28)
         XCTAssertEqual(images.pixels, (0..<(5 * 784)).map { UInt8($0 % 251) })
 
-        let subset = try MNISTDataset.loadPair(directory: directory.path, images: "images", labels: "labels",
-                                               classes: (1, 0))
+        let subset = try select(in: directory, classLabels: [1, 0])
         XCTAssertEqual(subset.count, 4, "the 7 is dropped")
         XCTAssertEqual(subset.labels, [1, 0, 0, 1], "first class (1) maps to 0, second (0) to 1")
+        XCTAssertEqual(subset.classLabels, [1, 0])
+        XCTAssertEqual(subset.width, 784)
         XCTAssertEqual(subset.sourceIndices, [0, 1, 3, 4])
         XCTAssertEqual(subset.images[784], Float(784 % 251) / 255, accuracy: 1e-7, "row 1 is source image 1")
         XCTAssertTrue(subset.images.allSatisfy { $0 >= 0 && $0 <= 1 })
@@ -76,8 +77,7 @@ final class IDXReaderTests: XCTestCase {
     func testImageAndLabelCountsMustAgree() throws {
         let directory = try makeTemporaryDirectory(self)
         try writePair(in: directory, labels: [0, 1, 1], imageCount: 2)
-        XCTAssertThrowsError(try MNISTDataset.loadPair(directory: directory.path, images: "images",
-                                                       labels: "labels", classes: (0, 1))) { error in
+        XCTAssertThrowsError(try select(in: directory, classLabels: [0, 1])) { error in
             guard case let .countMismatch(_, imageCount, _, labelCount)? = error as? IDXError else {
                 return XCTFail("expected countMismatch, got \(error)")
             }
@@ -113,17 +113,38 @@ final class IDXReaderTests: XCTestCase {
     }
 
     func testMissingDataDirectorySaysHowToFetch() {
-        XCTAssertThrowsError(try MNISTDataset.load(directory: "/nonexistent/mnist", classes: (0, 1))) { error in
+        XCTAssertThrowsError(try MNISTDataset.load(directory: "/nonexistent/mnist", classes: .zeroAndOne)) { error in
             XCTAssertTrue("\(error)".contains("scripts/fetch-mnist.sh"), "\(error)")
         }
     }
 
     func testClassesParsing() throws {
-        XCTAssertTrue(try MNISTDataset.parseClasses("3,8") == (3, 8))
-        XCTAssertTrue(try MNISTDataset.parseClasses(" 1 , 0 ") == (1, 0))
-        for bad in ["3,3", "1,12", "-1,2", "a,b", "1", "1,2,3", ""] {
-            XCTAssertThrowsError(try MNISTDataset.parseClasses(bad), "'\(bad)' must be rejected")
+        XCTAssertEqual(try ClassSelection(parsing: "3,8"), .labels([3, 8]))
+        XCTAssertEqual(try ClassSelection(parsing: " 1 , 0 "), .labels([1, 0]))
+        XCTAssertEqual(try ClassSelection(parsing: "3,5,8"), .labels([3, 5, 8]))
+        XCTAssertEqual(try ClassSelection(parsing: "ALL"), .all)
+        XCTAssertEqual(try ClassSelection(parsing: "12,200").description, "12,200", "labels are the data's own, not digits")
+        for bad in ["3,3", "1,256", "-1,2", "a,b", "1", "1,2,2", "", "1,,2"] {
+            XCTAssertThrowsError(try ClassSelection(parsing: bad), "'\(bad)' must be rejected")
         }
+    }
+
+    func testListedLabelsMissingFromTheDataAreNamed() throws {
+        let directory = try makeTemporaryDirectory(self)
+        try writePair(in: directory, labels: [0, 1, 7, 1, 0])
+        XCTAssertThrowsError(try select(in: directory, classLabels: [0, 3, 7, 9])) { error in
+            XCTAssertEqual(error as? DatasetError, .missingClasses(path: directory.appendingPathComponent("labels").path,
+                                                                   labels: [3, 9]))
+        }
+    }
+
+    /// The images/labels pair in `directory` kept to `classLabels`, as `MNISTDataset.load` does per set.
+    private func select(in directory: URL, classLabels: [Int]) throws -> LabeledImages {
+        let imagePath = directory.appendingPathComponent("images").path
+        let labelPath = directory.appendingPathComponent("labels").path
+        return try MNISTDataset.select(images: try IDXReader.readImages(at: imagePath),
+                                       labels: try IDXReader.readLabels(at: labelPath),
+                                       imagePath: imagePath, labelPath: labelPath, classLabels: classLabels)
     }
 
     /// A FIFO is rejected from its type, before any read that would block waiting for a writer.

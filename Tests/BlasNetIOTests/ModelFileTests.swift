@@ -71,8 +71,12 @@ final class ModelFileTests: XCTestCase {
             XCTAssertEqual(loaded.metadata["output_activation"], "sigmoid")
             XCTAssertEqual(loaded.metadata["layer_sizes"], "784,128,64,1")
             XCTAssertEqual(loaded.metadata["input_scaling"], "pixel/255")
+            XCTAssertEqual(loaded.metadata["loss"], "binary_cross_entropy")
+            XCTAssertEqual(loaded.metadata["class_labels"], "0,1")
+            XCTAssertEqual(loaded.classLabels, [0, 1])
+            XCTAssertNil(loaded.dataset, "no data set given, none recorded")
             XCTAssertEqual(loaded.metadata["blasnet_version"], BlasNetVersion.string)
-            XCTAssertEqual(loaded.metadata.count, callerMetadata.count + 6)
+            XCTAssertEqual(loaded.metadata.count, callerMetadata.count + 8)
         }
     }
 
@@ -251,8 +255,8 @@ final class ModelFileTests: XCTestCase {
         var sizes = goodMetadata
         sizes["layer_sizes"] = "784,10,1"
         let (sizesError, sizesPath) = try loadError(SafetensorsFile(tensors: tensors, metadata: sizes))
-        XCTAssertEqual(sizesError, .inconsistentMetadata(path: sizesPath, key: "layer_sizes", found: "784,10,1",
-                                                         expected: "784,128,64,1"))
+        XCTAssertEqual(sizesError, .wrongShape(path: sizesPath, name: "fc1.weight", found: [128, 784], expected: [10, 784]),
+                       "the sizes the metadata gives must be the tensors' own")
 
         sizes["layer_sizes"] = "784,x,1"
         let (invalidError, invalidPath) = try loadError(SafetensorsFile(tensors: tensors, metadata: sizes))

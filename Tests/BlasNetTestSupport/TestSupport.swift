@@ -49,18 +49,30 @@ public func realDataDirectory() throws -> String {
     return directory
 }
 
-/// The real 0-vs-1 subset, loaded once per test process.
+/// The real data sets, each loaded once per test process.
 public final class RealData: @unchecked Sendable {
-    nonisolated(unsafe) private static var cached: (train: LabeledImages, test: LabeledImages)?
+    nonisolated(unsafe) private static var cached: [ClassSelection: LoadedDataset] = [:]
     private static let lock = NSLock()
 
+    /// The real 0-vs-1 subset.
     public static func zeroVersusOne() throws -> (train: LabeledImages, test: LabeledImages) {
+        let loaded = try dataset(.zeroAndOne)
+        return (loaded.train, loaded.test)
+    }
+
+    /// All ten digits.
+    public static func allDigits() throws -> (train: LabeledImages, test: LabeledImages) {
+        let loaded = try dataset(.all)
+        return (loaded.train, loaded.test)
+    }
+
+    public static func dataset(_ classes: ClassSelection) throws -> LoadedDataset {
         let directory = try realDataDirectory()
         lock.lock()
         defer { lock.unlock() }
-        if let cached { return cached }
-        let loaded = try MNISTDataset.load(directory: directory, classes: (0, 1))
-        cached = loaded
+        if let loaded = cached[classes] { return loaded }
+        let loaded = try MNISTDataset.load(directory: directory, classes: classes)
+        cached[classes] = loaded
         return loaded
     }
 }

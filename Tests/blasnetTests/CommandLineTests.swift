@@ -78,8 +78,14 @@ final class CommandLineTests: XCTestCase {
             (["train", "--save", ""], "--save"),
             (["train", "--save", "/nonexistent-dir/m.safetensors"], "--save"),
             (["train", "--save", "/tmp"], "--save"),
+            (["train", "--hidden", "128,x"], "--hidden"),
+            (["train", "--hidden", "0"], "--hidden"),
+            (["train", "--classes", "3"], "--classes"),
+            (["train", "--validation-split", "1"], "--validation-split"),
+            (["train", "--keep", "best"], "--validation-split"),
             (["eval"], "--model"),
             (["eval", "--model", "m.safetensors", "--classes", "4,4"], "--classes"),
+            (["predict", "--model", "m.safetensors", "--top", "0", "x"], "--top"),
             (["eval", "--model", "m.safetensors", "--engine", "cuda"], "--engine"),
             (["predict", "--model", "m.safetensors"], "input"),
             (["report"], "--out"),
@@ -216,11 +222,10 @@ final class CommandLineTests: XCTestCase {
         let train = try BlasnetProcess.run(["train", "--epochs", "1", "--batch-size", "256", "--data-dir", dataDirectory,
                                             "--save", model])
         XCTAssertEqual(train.status, 0, train.standardError)
-        let test = try MNISTDataset.loadPair(directory: dataDirectory, images: MNISTDataset.testImages,
-                                             labels: MNISTDataset.testLabels, classes: (0, 1))
+        let test = try RealData.zeroVersusOne().test
         var paths: [String] = []
         for index in [0, 1] {  // one 0 and one 1, whichever come first
-            let position = test.labels.firstIndex(of: Float(index))!
+            let position = test.labels.firstIndex(of: index)!
             let pixels = test.images[(position * 784)..<((position + 1) * 784)].map { UInt8(($0 * 255).rounded()) }
             let path = directory.appendingPathComponent("digit\(index).pgm").path
             try (Data("P5\n28 28\n255\n".utf8) + Data(pixels)).write(to: URL(fileURLWithPath: path))
@@ -229,12 +234,14 @@ final class CommandLineTests: XCTestCase {
         let result = try BlasnetProcess.run(["predict", "--model", model, "--json"] + paths)
         XCTAssertEqual(result.status, 0, result.standardError)
         let predictions = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]])
-        XCTAssertEqual(predictions.map { $0["digit"] as? Int }, [0, 1])
+        XCTAssertEqual(predictions.map { $0["label"] as? Int }, [0, 1])
 
         let idx = (dataDirectory as NSString).appendingPathComponent(MNISTDataset.testImages)
         let all = try BlasnetProcess.run(["predict", "--model", model, idx])
         XCTAssertEqual(all.status, 0, all.standardError)
-        XCTAssertEqual(all.standardOutput.split(separator: "\n").count, 10_000, "every image of the IDX file")
+        let lines = all.standardOutput.split(separator: "\n")
+        XCTAssertEqual(lines.first, "\(model) knows 2 classes: 0, 1")
+        XCTAssertEqual(lines.count, 1 + 10_000, "the classes, then every image of the IDX file")
 
         let text = directory.appendingPathComponent("notes.txt").path
         try Data("hello".utf8).write(to: URL(fileURLWithPath: text))

@@ -3,12 +3,15 @@ import BlasNet
 import Foundation
 
 /// The closed-form reference: a linear least-squares classifier with ridge penalty on the raw pixels
-/// plus a bias column, fitted by solving (XᵀX + λI) w = Xᵀy with LAPACKE_sposv (Cholesky), labels
-/// {0, 1}, predicting class 1 when x·w > 0.5. It tells how far the networks are from the best linear
-/// separator of the same data.
+/// plus a bias column, fitted by solving (XᵀX + λI) W = XᵀY with LAPACKE_sposv (Cholesky). Two classes:
+/// one target column y ∈ {0, 1}, class 1 predicted when x·w > 0.5. K ≥ 3 classes: one one-hot column
+/// per class, the class of the largest score predicted. It tells how far the networks are from the
+/// best linear separator of the same data.
 public struct RidgeClassifier: Sendable {
-    /// 785 weights: one per pixel, then the bias.
+    /// [width + 1, columns] row-major: one row per pixel, then the bias row.
     public let weights: [Float]
+    /// Target columns: 1 for two classes, else one per class.
+    public let columns: Int
     public let fitSeconds: Double
 
     public enum FitError: Error, CustomStringConvertible {
@@ -22,44 +25,53 @@ public struct RidgeClassifier: Sendable {
 
     public static func fit(_ data: LabeledImages, lambda: Float = 1) throws -> RidgeClassifier {
         let started = DispatchTime.now().uptimeNanoseconds
-        let width = LabeledImages.pixelCount + 1
-        var design = [Float](repeating: 1, count: data.count * width)  // [N, 785], last column 1
+        let pixels = data.width, width = data.width + 1
+        let columns = data.classCount == 2 ? 1 : data.classCount
+        var design = [Float](repeating: 1, count: data.count * width)  // [N, width + 1], last column 1
+        var targets = [Float](repeating: 0, count: data.count * columns)  // [N, columns]
         for row in 0..<data.count {
-            for p in 0..<LabeledImages.pixelCount { design[row * width + p] = data.images[row * LabeledImages.pixelCount + p] }
+            for p in 0..<pixels { design[row * width + p] = data.images[row * pixels + p] }
+            if columns == 1 { targets[row] = Float(data.labels[row]) } else { targets[row * columns + data.labels[row]] = 1 }
         }
-        var normal = [Float](repeating: 0, count: width * width)  // XᵀX + λI
-        var rightHandSide = [Float](repeating: 0, count: width)    // Xᵀy
+        var normal = [Float](repeating: 0, count: width * width)        // XᵀX + λI
+        var rightHandSide = [Float](repeating: 0, count: width * columns)  // XᵀY
         design.withUnsafeBufferPointer { x in
             normal.withUnsafeMutableBufferPointer { g in
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(width), Int32(width), Int32(data.count),
                             1, x.baseAddress, Int32(width), x.baseAddress, Int32(width), 0, g.baseAddress, Int32(width))
             }
-            data.labels.withUnsafeBufferPointer { y in
+            targets.withUnsafeBufferPointer { y in
                 rightHandSide.withUnsafeMutableBufferPointer { r in
-                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(data.count), Int32(width), 1, x.baseAddress,
-                                Int32(width), y.baseAddress, 1, 0, r.baseAddress, 1)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(width), Int32(columns), Int32(data.count),
+                                1, x.baseAddress, Int32(width), y.baseAddress, Int32(columns), 0, r.baseAddress, Int32(columns))
                 }
             }
         }
         for i in 0..<width { normal[i * width + i] += lambda }
         let info = normal.withUnsafeMutableBufferPointer { g in
             rightHandSide.withUnsafeMutableBufferPointer { r in
-                LAPACKE_sposv(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "U")), Int32(width), 1, g.baseAddress, Int32(width),
-                              r.baseAddress, 1)
+                LAPACKE_sposv(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "U")), Int32(width), Int32(columns), g.baseAddress,
+                              Int32(width), r.baseAddress, Int32(columns))
             }
         }
         guard info == 0 else { throw FitError.lapack(info: info) }
-        return RidgeClassifier(weights: rightHandSide,
+        return RidgeClassifier(weights: rightHandSide, columns: columns,
                                fitSeconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
     }
 
     /// Errors on `data`.
     public func errors(on data: LabeledImages) -> Int {
+        let pixels = data.width
         var errors = 0
+        var scores = [Float](repeating: 0, count: columns)
         for row in 0..<data.count {
-            var score = weights[LabeledImages.pixelCount]
-            for p in 0..<LabeledImages.pixelCount { score += weights[p] * data.images[row * LabeledImages.pixelCount + p] }
-            if (score > 0.5) != (data.labels[row] > 0.5) { errors += 1 }
+            for c in 0..<columns {
+                var score = weights[pixels * columns + c]
+                for p in 0..<pixels { score += weights[p * columns + c] * data.images[row * pixels + p] }
+                scores[c] = score
+            }
+            let predicted = columns == 1 ? (scores[0] > 0.5 ? 1 : 0) : scores.indices.max { scores[$0] < scores[$1] }!
+            if predicted != data.labels[row] { errors += 1 }
         }
         return errors
     }

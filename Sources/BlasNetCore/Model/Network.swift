@@ -1,18 +1,31 @@
 /// A stack of dense layers with all parameters in one flat vector (each layer: W [in, out] row-major,
-/// then b [out]).
+/// then b [out]). The hidden layers share one activation; the last layer is linear and emits logits,
+/// which its `loss` turns into class probabilities: one logit is a two-class model (sigmoid), K ≥ 2
+/// logits are K classes (softmax).
 /// The network knows shapes and math, not which engine multiplies its matrices: every pass takes the
 /// `ComputeEngine` to use.
 public final class Network {
-    /// Sizes from input to output, e.g. [784, 128, 64, 1].
+    /// Sizes from input to output, e.g. [784, 128, 64, 1] or [784, 128, 64, 10].
     public let layerSizes: [Int]
     public let layers: [DenseLayer]
     /// All weights and biases, laid out as described by `layers`.
     public let parameters: FloatBuffer
+    /// The loss on the logits, from the output width.
+    public let loss: any Loss
 
-    /// Zero-initialised network; the last layer always emits a logit (identity activation).
-    public init(layerSizes: [Int], hiddenActivation: Activation) {
-        precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 > 0 } && layerSizes.last == 1,
-                     "a network needs positive layer sizes ending in 1 output")
+    /// Largest accepted layer width and depth: far beyond MNIST models, small enough that a mistyped
+    /// size fails with a message instead of exhausting memory.
+    public static let maximumLayerSize = 65_536
+    public static let maximumLayerCount = 16
+
+    /// Zero-initialised network with these sizes (input first, output last); hidden layers use
+    /// `hiddenActivation`, the last layer is linear. Throws `NetworkError` for sizes out of range.
+    public init(layerSizes: [Int], hiddenActivation: Activation) throws {
+        guard layerSizes.count >= 2, layerSizes.count - 1 <= Self.maximumLayerCount,
+              layerSizes.allSatisfy({ (1...Self.maximumLayerSize).contains($0) }) else {
+            throw NetworkError.invalidLayerSizes(layerSizes)
+        }
+        guard layerSizes.count == 2 || hiddenActivation != .identity else { throw NetworkError.linearHiddenLayers }
         self.layerSizes = layerSizes
         var layers: [DenseLayer] = []
         var offset = 0
@@ -25,12 +38,34 @@ public final class Network {
         }
         self.layers = layers
         parameters = FloatBuffer(count: offset)
+        loss = LossKind(outputWidth: layerSizes[layerSizes.count - 1]).loss
     }
 
-    /// The 784 → 128 → 64 → 1 network of `kind`, zero-initialised.
-    public convenience init(kind: ModelKind) {
-        self.init(layerSizes: ModelKind.layerSizes, hiddenActivation: kind.hiddenActivation)
+    /// A classifier of `classCount` classes (≥ 2) on `inputSize` features: one logit for two classes,
+    /// `classCount` logits for more.
+    public convenience init(inputSize: Int, hiddenLayers: [Int], classCount: Int, hiddenActivation: Activation) throws {
+        guard classCount >= 2, classCount <= Self.maximumLayerSize else { throw NetworkError.invalidClassCount(classCount) }
+        try self.init(layerSizes: [inputSize] + hiddenLayers + [Self.outputWidth(classCount: classCount)],
+                      hiddenActivation: hiddenActivation)
     }
+
+    /// The original 784 → 128 → 64 → 1 network of `kind`, zero-initialised.
+    public convenience init(kind: ModelKind) {
+        // The sizes are constants within every limit above.
+        try! self.init(layerSizes: ModelKind.layerSizes, hiddenActivation: kind.hiddenActivation)
+    }
+
+    /// Logits a classifier of `classCount` classes emits: 1 for two classes, else one per class.
+    public static func outputWidth(classCount: Int) -> Int { classCount == 2 ? 1 : classCount }
+
+    /// Logits per row.
+    public var outputWidth: Int { layerSizes[layerSizes.count - 1] }
+    /// Classes the network tells apart: 2 for one logit, else one per logit.
+    public var classCount: Int { max(2, outputWidth) }
+    /// The hidden layers' widths (the sizes between input and output).
+    public var hiddenLayers: [Int] { Array(layerSizes.dropFirst().dropLast()) }
+    /// The hidden layers' activation (`.identity` when there is no hidden layer).
+    public var hiddenActivation: Activation { layers.count > 1 ? layers[0].activation : .identity }
 
     public var inputSize: Int { layerSizes[0] }
     public var parameterCount: Int { parameters.count }
@@ -71,30 +106,19 @@ public final class Network {
         }
     }
 
-    /// Forward, loss and backward for one batch. *Adds* ∂(mean loss)/∂parameters to `workspace.gradients`
-    /// (zero them before, as `AdamOptimizer.update` does after each step) and returns the summed loss and
-    /// the number of correct predictions (σ(logit) > 0.5 ⇔ class 1).
+    /// Forward, loss and backward for one batch. `labels[i]` is row i's class index (as a Float).
+    /// *Adds* ∂(mean loss)/∂parameters to `workspace.gradients` (zero them before, as
+    /// `AdamOptimizer.update` does after each step) and returns the summed loss and the number of
+    /// correct predictions.
     @discardableResult
     public func computeGradients(input: UnsafePointer<Float>, labels: UnsafePointer<Float>, batch: Int,
                                  workspace: NetworkWorkspace, engine: ComputeEngine) -> BatchStatistics {
         forward(input: input, batch: batch, workspace: workspace, engine: engine)
         let last = layers.count - 1
-        let logits = workspace.outputs[last].pointer
-        let outputDelta = workspace.deltas[last].pointer
-        var lossSum: Double = 0
-        var correct = 0
-        let scale = 1 / Float(batch)
-        // dL/dz = (σ(z) − y) / batch for the mean binary cross-entropy. The prediction is class 1 when
-        // σ(z) > 0.5, the rule every command uses.
-        for i in 0..<batch {
-            let z = logits[i], y = labels[i]
-            let probability = stableSigmoid(z)
-            lossSum += Double(binaryCrossEntropy(logit: z, label: y))
-            if (probability > 0.5) == (y > 0.5) { correct += 1 }
-            outputDelta[i] = (probability - y) * scale
-        }
+        let statistics = loss.gradient(logits: workspace.outputs[last].pointer, labels: labels, batch: batch,
+                                       width: outputWidth, delta: workspace.deltas[last].pointer)
         backward(input: input, batch: batch, workspace: workspace, engine: engine)
-        return BatchStatistics(lossSum: lossSum, correct: correct)
+        return statistics
     }
 
     /// Backward pass from `workspace.deltas.last` (∂L/∂logits), after `forward` on the same input;
@@ -125,6 +149,22 @@ public final class Network {
                         beta: 0, c: previousDelta, ldc: layer.inputSize)
             previous.activation.multiplyDerivative(previousDelta, output: workspace.outputs[index - 1].pointer,
                                                    count: batch * previous.outputSize)
+        }
+    }
+}
+
+/// What is wrong with the sizes given to `Network`.
+public enum NetworkError: Error, Equatable, CustomStringConvertible {
+    case invalidLayerSizes([Int])
+    case invalidClassCount(Int)
+    case linearHiddenLayers
+
+    public var description: String {
+        switch self {
+        case let .invalidLayerSizes(sizes):
+            return "layer sizes \(sizes) must be 2 to \(Network.maximumLayerCount + 1) sizes within 1…\(Network.maximumLayerSize)"
+        case let .invalidClassCount(count): return "a classifier needs at least 2 classes (got \(count))"
+        case .linearHiddenLayers: return "hidden layers need a non-linear activation (relu or sigmoid)"
         }
     }
 }
@@ -160,7 +200,7 @@ public final class NetworkWorkspace {
 
 extension Network {
     /// FLOPs one training sample costs: forward 2·Σ in·out, backward 2·Σ in·out for the weight gradients
-    /// plus 2·in·out for every layer but the first (no gradient for the input pixels). 450,944 for
+    /// plus 2·in·out for every layer but the first (no gradient for the input pixels), e.g. 450,944 for
     /// 784 → 128 → 64 → 1. Bias, activation, loss and Adam work is not counted.
     public var flopsPerSample: Int {
         let products = layers.map { 2 * $0.inputSize * $0.outputSize }

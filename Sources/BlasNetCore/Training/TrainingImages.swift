@@ -9,7 +9,7 @@ struct TrainingImages {
     private let bytes: [UInt8]?
 
     init(_ data: LabeledImages) {
-        width = LabeledImages.pixelCount
+        width = data.width
         floats = data.images
         bytes = data.pixelBytes
     }

@@ -39,7 +39,11 @@ public enum IDXReader {
 
     /// Labels: one byte per item.
     public static func readLabels(at path: String) throws -> [UInt8] {
-        let data = try readFile(path)
+        try parseLabels(readFile(path), path: path)
+    }
+
+    /// Labels from the bytes of an IDX label file (`path` only names it in errors).
+    public static func parseLabels(_ data: Data, path: String) throws -> [UInt8] {
         let (dimensions, headerLength) = try parseHeader(data, path: path, magic: labelMagic)
         return Array(data[(data.startIndex + headerLength)...].prefix(dimensions[0]))
     }

@@ -9,8 +9,10 @@ struct Bench: ParsableCommand {
         abstract: "Measure accuracy and training throughput of every model × engine × threads × batch size.",
         discussion: """
             Each configuration trains from the same seed on the same data: one warm-up epoch, then \
-            --repeats timed epochs (training steps only). Reports median and min samples/s, ms per step, \
-            GFLOP/s (forward + backward, 450,944 FLOPs per sample), the GFLOP/s of a 2048³ SGEMM timed on \
+            --repeats timed epochs (training steps only). Without --classes the matrix holds every model on \
+            digits 0 vs 1 and the dense model on all ten digits; the ten-digit rows time --repeats ÷ 5 epochs \
+            (at least 1: each has about five times the samples). Reports median and min samples/s, ms per \
+            step, GFLOP/s (forward + backward, from the real layer sizes), the GFLOP/s of a 2048³ SGEMM timed on \
             the same engine and thread count right before the configuration (SGEMM) and the share of it \
             reached (%peak), the final test accuracy, and the peak resident memory while the configuration \
             ran (data set included). Ratios (BLAS/Swift, 2 threads/1 thread) come from this run only. A \
@@ -18,7 +20,12 @@ struct Bench: ParsableCommand {
             build: debug numbers are meaningless.
             """)
 
-    @OptionGroup var data: DataOptions
+    @OptionGroup var data: DataDirectoryOption
+
+    @Option(help: ArgumentHelp("The task for every row: 'all' or a list of labels, as in train.",
+                               discussion: "Default: 0,1 for every model, plus all ten digits for the dense model.",
+                               valueName: "all|A,B[,C…]"))
+    var classes: String?
     @OptionGroup var arithmetic: ArithmeticOptions
 
     @Option(help: "Comma-separated models.")
@@ -27,8 +34,11 @@ struct Bench: ParsableCommand {
     @Option(help: "Comma-separated engines.")
     var engines: String = "blas,swift"
 
-    @Option(help: ArgumentHelp("Comma-separated thread counts (each capped at the core count).",
-                               discussion: "Default: 1 and the online core count."))
+    @Option(help: ArgumentHelp("Comma-separated thread counts.",
+                               discussion: """
+            Each is capped at the online core count (\(ThreadPolicy.onlineCores) here), with a note. Default: 1 \
+            and the online core count.
+            """))
     var threads: String?
 
     @Option(help: "Comma-separated batch sizes.")
@@ -54,6 +64,9 @@ struct Bench: ParsableCommand {
     var csv = false
 
     func validate() throws {
+        if let classes {
+            do { _ = try ClassSelection(parsing: classes) } catch { throw ValidationError("--classes: \(error)") }
+        }
         _ = try parsedConfigurations()
         if repeats < 1 { throw ValidationError("--repeats must be at least 1 (got \(repeats))") }
         if json && csv { throw ValidationError("--json and --csv are exclusive") }
@@ -71,32 +84,57 @@ struct Bench: ParsableCommand {
             Int($0).flatMap { (1...TrainingConfiguration.maximumBatchSize).contains($0) ? $0 : nil }
         }
         let cappedThreads = threadList.map { ThreadPolicy.resolve(requested: $0).threads }.uniqued()
-        return modelList.flatMap { model in engineList.flatMap { engine in cappedThreads.flatMap { threads in
-            batchList.map { BenchmarkConfiguration(model: model, engine: engine, threads: threads, batchSize: $0) }
+        // (task, models): the given task for every model, or the default matrix.
+        let tasks: [(classes: String, models: [ModelKind], repeats: Int)] = classes.map { [($0, modelList, repeats)] }
+            ?? [("0,1", modelList, repeats)] + (modelList.contains(.dense) ? [("all", [.dense], max(1, repeats / 5))] : [])
+        return tasks.flatMap { task in task.models.flatMap { model in engineList.flatMap { engine in
+            cappedThreads.flatMap { threads in
+                batchList.map {
+                    BenchmarkConfiguration(model: model, classes: task.classes, engine: engine, threads: threads,
+                                           batchSize: $0, repeats: task.repeats)
+                }
+            }
         } } }
+    }
+
+    /// The thread counts asked for beyond the core count, with what they were capped to.
+    private var cappedThreadNotes: [String] {
+        let requested = (try? parseList(threads ?? "1", option: "--threads") { Int($0) }) ?? []
+        return requested.compactMap { count in
+            let (used, capped) = ThreadPolicy.resolve(requested: count)
+            return capped ? "note: --threads \(count) exceeds the \(used) online cores; using \(used)" : nil
+        }.uniqued()
     }
 
     func run() throws {
         let configurations = try parsedConfigurations()
-        let dataset = try data.load()
-        let (train, test) = (dataset.train, dataset.test)
+        for note in cappedThreadNotes { printError(note) }
+        var datasets: [String: LoadedDataset] = [:]
+        for task in configurations.map(\.classes).uniqued() {
+            datasets[task] = try MNISTDataset.load(directory: data.directory, classes: try ClassSelection(parsing: task))
+        }
         let environment = BenchmarkEnvironment.current(flushesSubnormals: arithmetic.flushesSubnormals)
         if !json && !csv { print(environment.headerLines.joined(separator: "\n")) }
         if environment.isDebugBuild { printError(BenchmarkEnvironment.debugWarning) }
 
         var measurements: [BenchmarkMeasurement] = []
         for (index, configuration) in configurations.enumerated() {
-            progress("[\(index + 1)/\(configurations.count)] \(configuration.model) on \(configuration.engine), "
-                     + "\(configuration.threads) thread(s), batch \(configuration.batchSize)")
-            measurements.append(try ThroughputBenchmark.measure(configuration, train: train, test: test,
-                                                                repeats: repeats, seed: seed, measuringPeak: !noPeak,
+            progress("[\(index + 1)/\(configurations.count)] \(configuration.model) (classes \(configuration.classes)) on "
+                     + "\(configuration.engine), \(configuration.threads) thread(s), batch \(configuration.batchSize)")
+            let dataset = datasets[configuration.classes]!
+            measurements.append(try ThroughputBenchmark.measure(configuration, train: dataset.train, test: dataset.test,
+                                                                seed: seed, measuringPeak: !noPeak,
                                                                 flushesSubnormals: arithmetic.flushesSubnormals))
         }
-        progress("fitting the ridge reference (LAPACKE_sposv)")
-        let ridge = try RidgeClassifier.fit(train)
-        let report = BenchmarkReport(environment: environment, measurements: measurements,
-                                     ridge: ridge, ridgeErrors: ridge.errors(on: test), testCount: test.count,
-                                     repeats: repeats)
+        var ridges: [BenchmarkReport.RidgeResult] = []
+        for task in configurations.map(\.classes).uniqued() {
+            progress("fitting the ridge reference for classes \(task) (LAPACKE_sposv)")
+            let dataset = datasets[task]!
+            let ridge = try RidgeClassifier.fit(dataset.train)
+            ridges.append(.init(classes: task, classifier: ridge, errors: ridge.errors(on: dataset.test),
+                                testCount: dataset.test.count))
+        }
+        let report = BenchmarkReport(environment: environment, measurements: measurements, ridges: ridges)
         if let plot { try drawChart(measurements, environment: environment, to: plot) }
         if json {
             print(try report.jsonString())
@@ -117,12 +155,13 @@ struct Bench: ParsableCommand {
             let ceiling = measurement.sgemmPeakGflops.flatMap { peak in
                 measurement.gflops > 0 ? measurement.medianSamplesPerSecond * peak / measurement.gflops : nil
             }
-            return BenchmarkChart.Bar(group: "\(configuration.model), batch \(configuration.batchSize)",
+            return BenchmarkChart.Bar(group: "\(configuration.model) \(configuration.classes == "all" ? "10 digits" : configuration.classes), "
+                                          + "batch \(configuration.batchSize)",
                                       series: "\(engine), \(threads)", samplesPerSecond: measurement.medianSamplesPerSecond,
                                       ceiling: ceiling)
         }
         let chart = try BenchmarkChart.render(
-            bars: bars, title: "Training throughput, median of \(repeats) timed epoch\(repeats == 1 ? "" : "s")",
+            bars: bars, title: "Training throughput, median of the timed epochs",
             subtitle: environment.chartSubtitle, format: PictureFormat(path: path) ?? .png)
         try AtomicFile.write(chart.data, to: path)
         progress("wrote \(path)")

@@ -68,10 +68,16 @@ struct BenchmarkEnvironment: Encodable {
 struct BenchmarkReport {
     let environment: BenchmarkEnvironment
     let measurements: [BenchmarkMeasurement]
-    let ridge: RidgeClassifier
-    let ridgeErrors: Int
-    let testCount: Int
-    let repeats: Int
+    /// The ridge reference of each task.
+    let ridges: [RidgeResult]
+
+    struct RidgeResult {
+        let classes: String
+        let classifier: RidgeClassifier
+        let errors: Int
+        let testCount: Int
+        var accuracy: Double { Double(testCount - errors) / Double(testCount) }
+    }
 
     struct Ratio: Encodable {
         let what: String
@@ -90,7 +96,7 @@ struct BenchmarkReport {
                 var other = c
                 other.engine = .swift
                 if let swift = find(other) {
-                    result.append(Ratio(what: "\(c.model) b\(c.batchSize) t\(c.threads): blas / swift",
+                    result.append(Ratio(what: "\(c.model) [\(c.classes)] b\(c.batchSize) t\(c.threads): blas / swift",
                                         ratio: measurement.medianSamplesPerSecond / swift.medianSamplesPerSecond))
                 }
             }
@@ -98,7 +104,7 @@ struct BenchmarkReport {
                 var single = c
                 single.threads = 1
                 if let one = find(single) {
-                    result.append(Ratio(what: "\(c.model) \(c.engine) b\(c.batchSize): \(c.threads) threads / 1",
+                    result.append(Ratio(what: "\(c.model) [\(c.classes)] \(c.engine) b\(c.batchSize): \(c.threads) threads / 1",
                                         ratio: measurement.medianSamplesPerSecond / one.medianSamplesPerSecond))
                 }
             }
@@ -107,11 +113,11 @@ struct BenchmarkReport {
     }
 
     var tableLines: [String] {
-        let headers = ["model", "engine", "thr", "batch", "median/s", "min/s", "ms/step", "GFLOP/s", "SGEMM", "%peak",
+        let headers = ["model", "classes", "engine", "thr", "batch", "epochs", "median/s", "min/s", "ms/step", "GFLOP/s", "SGEMM", "%peak",
                        "test acc", "errors", "peak MiB"]
         var rows = measurements.map { m -> [String] in
             let c = m.configuration
-            return [c.model.rawValue, c.engine.rawValue, "\(c.threads)", "\(c.batchSize)",
+            return [c.model.rawValue, c.classes, c.engine.rawValue, "\(c.threads)", "\(c.batchSize)", "\(c.repeats)",
                     String(format: "%.0f", m.medianSamplesPerSecond), String(format: "%.0f", m.minSamplesPerSecond),
                     String(format: "%.3f", m.millisecondsPerStep), String(format: "%.1f", m.gflops),
                     m.sgemmPeakGflops.map { String(format: "%.1f", $0) } ?? "-",
@@ -119,19 +125,23 @@ struct BenchmarkReport {
                     String(format: "%.2f%%", m.testAccuracy * 100), "\(m.testErrors)/\(m.testCount)",
                     String(format: "%.0f", m.peakResidentMiB)]
         }
-        rows.append(["ridge", "lapacke", "-", "-", "-", "-", "-", "-", "-", "-",
-                     String(format: "%.2f%%", Double(testCount - ridgeErrors) / Double(testCount) * 100),
-                     "\(ridgeErrors)/\(testCount)", String(format: "fit %.2f s", ridge.fitSeconds)])
+        for ridge in ridges {
+            rows.append(["ridge", ridge.classes, "lapacke", "-", "-", "-", "-", "-", "-", "-", "-", "-",
+                         String(format: "%.2f%%", ridge.accuracy * 100),
+                         "\(ridge.errors)/\(ridge.testCount)", String(format: "fit %.2f s", ridge.classifier.fitSeconds)])
+        }
         let widths = headers.indices.map { column in ([headers] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { index, cell in
-                index < 2 ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0) : pad(cell, widths[index])
+                index < 3 ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0) : pad(cell, widths[index])
             }.joined(separator: "  ")
         }
         var lines = ["", line(headers)] + rows.map(line)
         lines.append("")
-        lines.append("(\(repeats) timed epochs after 1 warm-up; SGEMM = GFLOP/s of a 2048³ SGEMM on the same engine "
-                     + "and threads, timed right before the row; %peak = GFLOP/s ÷ SGEMM)")
+        lines.append("(epochs = timed epochs after 1 warm-up"
+                     + (measurements.contains { $0.sgemmPeakGflops != nil }
+                        ? "; SGEMM = GFLOP/s of a 2048³ SGEMM on the same engine and threads, timed right before the row; "
+                          + "%peak = GFLOP/s ÷ SGEMM)" : ")"))
         if !ratios.isEmpty {
             lines.append("ratios (same run, median samples/s):")
             lines += ratios.map { "  \($0.what) = \(String(format: "%.2f", $0.ratio))×" }
@@ -140,11 +150,11 @@ struct BenchmarkReport {
     }
 
     var csvLines: [String] {
-        ["model,engine,threads,batch_size,median_samples_per_second,min_samples_per_second,ms_per_step,gflops,"
+        ["model,classes,engine,threads,batch_size,timed_epochs,median_samples_per_second,min_samples_per_second,ms_per_step,gflops,"
             + "sgemm_peak_gflops,peak_fraction,test_accuracy,test_errors,test_count,peak_resident_mib"]
             + measurements.map { m in
                 let c = m.configuration
-                return "\(c.model),\(c.engine),\(c.threads),\(c.batchSize),\(m.medianSamplesPerSecond),"
+                return "\(c.model),\"\(c.classes)\",\(c.engine),\(c.threads),\(c.batchSize),\(c.repeats),\(m.medianSamplesPerSecond),"
                     + "\(m.minSamplesPerSecond),\(m.millisecondsPerStep),\(m.gflops),\(m.sgemmPeakGflops.map { "\($0)" } ?? ""),\(m.peakFraction.map { "\($0)" } ?? ""),"
                     + "\(m.testAccuracy),\(m.testErrors),\(m.testCount),\(m.peakResidentMiB)"
             }
@@ -152,32 +162,36 @@ struct BenchmarkReport {
 
     func jsonString() throws -> String {
         struct Row: Encodable {
-            let model: String, engine: String, threads: Int, batch_size: Int
+            let model: String, classes: String, engine: String, threads: Int, batch_size: Int, timed_epochs: Int
             let median_samples_per_second: Double, min_samples_per_second: Double, epoch_samples_per_second: [Double]
             let ms_per_step: Double, gflops: Double, sgemm_peak_gflops: Double?, peak_fraction: Double?
             let test_accuracy: Double, test_errors: Int, test_count: Int, peak_resident_mib: Double
         }
-        struct Ridge: Encodable { let fit_seconds: Double; let test_accuracy: Double; let test_errors: Int; let test_count: Int }
+        struct Ridge: Encodable {
+            let classes: String, fit_seconds: Double, test_accuracy: Double, test_errors: Int, test_count: Int
+        }
         struct Document: Encodable {
             let environment: BenchmarkEnvironment
-            let repeats: Int
             let results: [Row]
-            let ridge: Ridge
+            let ridge: [Ridge]
             let ratios: [Ratio]
         }
         let document = Document(
-            environment: environment, repeats: repeats,
+            environment: environment,
             results: measurements.map { m in
-                Row(model: m.configuration.model.rawValue, engine: m.configuration.engine.rawValue,
+                Row(model: m.configuration.model.rawValue, classes: m.configuration.classes,
+                    engine: m.configuration.engine.rawValue,
                     threads: m.configuration.threads, batch_size: m.configuration.batchSize,
+                    timed_epochs: m.configuration.repeats,
                     median_samples_per_second: m.medianSamplesPerSecond, min_samples_per_second: m.minSamplesPerSecond,
                     epoch_samples_per_second: m.epochRates, ms_per_step: m.millisecondsPerStep, gflops: m.gflops,
                     sgemm_peak_gflops: m.sgemmPeakGflops, peak_fraction: m.peakFraction, test_accuracy: m.testAccuracy, test_errors: m.testErrors,
                     test_count: m.testCount, peak_resident_mib: m.peakResidentMiB)
             },
-            ridge: Ridge(fit_seconds: ridge.fitSeconds,
-                         test_accuracy: Double(testCount - ridgeErrors) / Double(testCount),
-                         test_errors: ridgeErrors, test_count: testCount),
+            ridge: ridges.map {
+                Ridge(classes: $0.classes, fit_seconds: $0.classifier.fitSeconds, test_accuracy: $0.accuracy,
+                      test_errors: $0.errors, test_count: $0.testCount)
+            },
             ratios: ratios)
         return try jsonLine(document)
     }

@@ -7,8 +7,8 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The CI accuracy gate: train the baseline's configurations and compare with their floors.",
         discussion: """
-            Trains every configuration in the baseline file on the real data with its fixed seed and short \
-            schedule, on its own engine and on the other one. Passes (exit 0) when each reaches its floor \
+            Trains every configuration in the baseline file (two-class and ten-class) on the real data with \
+            its fixed seed and short schedule, on its own engine and on the other one. Passes (exit 0) when each reaches its floor \
             and the two engines agree within the baseline's tolerance; otherwise exits 1 naming each \
             configuration that failed. No timing is checked: throughput is `blasnet bench`'s job.
 
@@ -17,7 +17,7 @@ struct Check: ParsableCommand {
             (never over an existing file unless --force); review it and copy it over the baseline.
             """)
 
-    @OptionGroup var data: DataOptions
+    @OptionGroup var data: DataDirectoryOption
 
     @Option(help: "The baseline file.")
     var baseline: String = "data/baseline.json"
@@ -46,19 +46,31 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let baselineFile = try Baseline.load(from: baseline)
-        let dataset = try data.load()
-        let (train, test) = (dataset.train, dataset.test)
+        var datasets = DatasetCache(directory: data.directory)
         if calibrate {
-            try runCalibration(baselineFile, train: train, test: test)
+            try runCalibration(baselineFile, datasets: &datasets)
         } else {
-            try runCheck(baselineFile, train: train, test: test)
+            try runCheck(baselineFile, datasets: &datasets)
         }
     }
 
-    private func runCheck(_ baselineFile: Baseline, train: LabeledImages, test: LabeledImages) throws {
+    /// Each class selection's data, loaded once.
+    struct DatasetCache {
+        let directory: String
+        var loaded: [ClassSelection: LoadedDataset] = [:]
+
+        mutating func sets(for configuration: CheckedConfiguration) throws -> (train: LabeledImages, test: LabeledImages) {
+            let selection = try configuration.classSelection()
+            if loaded[selection] == nil { loaded[selection] = try MNISTDataset.load(directory: directory, classes: selection) }
+            return (loaded[selection]!.train, loaded[selection]!.test)
+        }
+    }
+
+    private func runCheck(_ baselineFile: Baseline, datasets: inout DatasetCache) throws {
         var outcomes: [RegressionCheck.Outcome] = []
         for configuration in baselineFile.configurations {
             if !json { printError("… checking \(configuration.name)") }
+            let (train, test) = try datasets.sets(for: configuration)
             outcomes.append(try RegressionCheck.run(configuration, tolerance: baselineFile.engineAgreementTolerance,
                                                     train: train, test: test))
         }
@@ -95,7 +107,7 @@ struct Check: ParsableCommand {
         }
     }
 
-    private func runCalibration(_ baselineFile: Baseline, train: LabeledImages, test: LabeledImages) throws {
+    private func runCalibration(_ baselineFile: Baseline, datasets: inout DatasetCache) throws {
         if FileManager.default.fileExists(atPath: output) && !force {
             throw ValidationError("\(output) exists; pass --force to overwrite it or choose another --output")
         }
@@ -104,6 +116,7 @@ struct Check: ParsableCommand {
         var proposed = baselineFile
         var tolerance = 0.0
         for (index, configuration) in baselineFile.configurations.enumerated() {
+            let (train, test) = try datasets.sets(for: configuration)
             let (calibrated, configurationTolerance) = try RegressionCheck.calibrate(
                 configuration, seeds: (1...UInt64(seeds)).map { $0 }, train: train, test: test, machine: machine,
                 date: date, progress: { printError("… " + $0) })

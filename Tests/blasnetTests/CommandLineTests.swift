@@ -116,11 +116,13 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
-    /// `bench --json` parses, and its derived numbers follow from the measured ones of the same run.
+    /// `bench --json` parses, and its derived numbers follow from the measured ones of the same run, for
+    /// a three-class task (784-128-64-3, so GFLOP/s must count the real output width).
     func testBenchJSONParsesAndItsNumbersAgree() throws {
         let dataDirectory = try realDataDirectory()
         let result = try BlasnetProcess.run(["bench", "--models", "dense", "--engines", "blas", "--threads", "1",
-                                             "--batch-sizes", "256", "--repeats", "2", "--json", "--data-dir", dataDirectory])
+                                             "--batch-sizes", "256", "--repeats", "2", "--classes", "3,5,8", "--json",
+                                             "--data-dir", dataDirectory])
         XCTAssertEqual(result.status, 0, result.standardError)
         let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
         let environment = try XCTUnwrap(document["environment"] as? [String: Any])
@@ -136,15 +138,19 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(try number("median_samples_per_second"), (epochRates[0] + epochRates[1]) / 2, accuracy: 1e-6)
         XCTAssertEqual(try number("min_samples_per_second"), epochRates.min()!)
         let median = try number("median_samples_per_second")
-        XCTAssertEqual(try number("gflops"), median * 450_944 / 1e9, accuracy: 1e-9)
-        XCTAssertEqual(try number("ms_per_step"), 1000 * 12_665 / median / 50, accuracy: 1e-9)  // ⌈12665/256⌉ steps
+        XCTAssertEqual(row["classes"] as? String, "3,5,8")
+        // forward 2·(784·128 + 128·64 + 64·3) = 217,472; backward that again plus 2·(128·64 + 64·3) for dX.
+        XCTAssertEqual(try number("gflops"), median * 451_712 / 1e9, accuracy: 1e-9)
+        XCTAssertEqual(try number("ms_per_step"), 1000 * 17_403 / median / 68, accuracy: 1e-9)  // ⌈17403/256⌉ steps
         let peak = try number("sgemm_peak_gflops")
         XCTAssertGreaterThan(peak, 0)
         XCTAssertEqual(try number("peak_fraction"), try number("gflops") / peak, accuracy: 1e-12)
-        XCTAssertEqual(row["test_count"] as? Int, 2115)
+        XCTAssertEqual(row["test_count"] as? Int, 2876)  // the test set's 3s, 5s and 8s
         XCTAssertGreaterThan(try number("peak_resident_mib"), 0)
-        let ridge = try XCTUnwrap(document["ridge"] as? [String: Any])
-        XCTAssertEqual(ridge["test_count"] as? Int, 2115)
+        let ridges = try XCTUnwrap(document["ridge"] as? [[String: Any]])
+        XCTAssertEqual(ridges.count, 1)
+        let ridge = ridges[0]
+        XCTAssertEqual(ridge["test_count"] as? Int, 2876)
         XCTAssertGreaterThan(try XCTUnwrap(ridge["test_accuracy"] as? Double), 0.9)
     }
 
@@ -159,17 +165,25 @@ final class CommandLineTests: XCTestCase {
                                           batchSize: 256, learningRate: 1e-9, seed: 1, threads: 1, floorAccuracy: 0.99)
         let healthy = CheckedConfiguration(name: "dense-healthy", model: .dense, engine: .blas, epochs: 1,
                                            batchSize: 256, learningRate: 1e-3, seed: 1, threads: 1, floorAccuracy: 0.99)
+        // Ten classes (softmax) are gated the same way.
+        let tenRaised = CheckedConfiguration(name: "ten-raised-floor", model: .dense, engine: .blas, epochs: 1,
+                                             batchSize: 256, learningRate: 1e-3, seed: 1, threads: 1, floorAccuracy: 1.0,
+                                             classes: "all")
+        let tenHealthy = CheckedConfiguration(name: "ten-healthy", model: .sigmoid, engine: .swift, epochs: 1,
+                                              batchSize: 256, learningRate: 1e-3, seed: 1, threads: 1, floorAccuracy: 0.85,
+                                              classes: "all")
         let path = directory.appendingPathComponent("baseline.json").path
-        try Baseline(description: "test", engineAgreementTolerance: 0.01, configurations: [raised, broken, healthy])
+        try Baseline(description: "test", engineAgreementTolerance: 0.01, configurations: [raised, broken, healthy, tenRaised])
             .encoded().write(to: URL(fileURLWithPath: path))
         let result = try BlasnetProcess.run(["check", "--baseline", path, "--data-dir", dataDirectory])
         XCTAssertEqual(result.status, 1, result.standardOutput + result.standardError)
         XCTAssertTrue(result.standardError.contains("FAILED dense-raised-floor"), result.standardError)
         XCTAssertTrue(result.standardError.contains("FAILED dense-frozen"), result.standardError)
         XCTAssertFalse(result.standardError.contains("FAILED dense-healthy"), result.standardError)
+        XCTAssertTrue(result.standardError.contains("FAILED ten-raised-floor"), result.standardError)
 
         let passing = directory.appendingPathComponent("passing.json").path
-        try Baseline(description: "test", engineAgreementTolerance: 0.01, configurations: [healthy])
+        try Baseline(description: "test", engineAgreementTolerance: 0.01, configurations: [healthy, tenHealthy])
             .encoded().write(to: URL(fileURLWithPath: passing))
         let pass = try BlasnetProcess.run(["check", "--baseline", passing, "--data-dir", dataDirectory])
         XCTAssertEqual(pass.status, 0, pass.standardOutput + pass.standardError)

@@ -8,15 +8,22 @@ import Glibc
 /// One cell of the benchmark matrix.
 public struct BenchmarkConfiguration: Sendable, Hashable {
     public var model: ModelKind
+    /// The task, as `--classes` names it: "0,1", "all", "3,5,8".
+    public var classes: String
     public var engine: EngineKind
     public var threads: Int
     public var batchSize: Int
+    /// Timed epochs after the warm-up epoch.
+    public var repeats: Int
 
-    public init(model: ModelKind, engine: EngineKind, threads: Int, batchSize: Int) {
+    public init(model: ModelKind, classes: String = "0,1", engine: EngineKind, threads: Int, batchSize: Int,
+                repeats: Int = 5) {
         self.model = model
+        self.classes = classes
         self.engine = engine
         self.threads = threads
         self.batchSize = batchSize
+        self.repeats = repeats
     }
 }
 
@@ -46,19 +53,20 @@ public struct BenchmarkMeasurement: Sendable {
 }
 
 public enum ThroughputBenchmark {
-    /// Trains `configuration` for one warm-up epoch and `repeats` timed epochs from `seed`; the test
-    /// accuracy is the network's after all of them. With `measuringPeak`, first times a 2048³ SGEMM on the
-    /// same engine (see `gemmPeak`). `flushesSubnormals`: see `TrainingConfiguration`.
+    /// Trains `configuration` (on its task's `train` and `test`) for one warm-up epoch and its `repeats`
+    /// timed epochs from `seed`; the test accuracy is the network's after all of them. With
+    /// `measuringPeak`, first times a 2048³ SGEMM on the same engine (see `gemmPeak`).
+    /// `flushesSubnormals`: see `TrainingConfiguration`.
     public static func measure(_ configuration: BenchmarkConfiguration, train: LabeledImages, test: LabeledImages,
-                               repeats: Int, seed: UInt64 = TrainingConfiguration.defaultSeed,
+                               seed: UInt64 = TrainingConfiguration.defaultSeed,
                                measuringPeak: Bool = true, flushesSubnormals: Bool = true) throws -> BenchmarkMeasurement {
         let engine = makeEngine(configuration.engine, threads: configuration.threads)
         let sgemmPeak = measuringPeak ? gemmPeak(engine: engine) : nil
         ProcessMemory.resetPeak()
         let trainer = try Trainer(configuration: TrainingConfiguration(
-            model: configuration.model, epochs: 1 + repeats, batchSize: configuration.batchSize, seed: seed,
+            model: configuration.model, epochs: 1 + configuration.repeats, batchSize: configuration.batchSize, seed: seed,
             flushesSubnormals: flushesSubnormals),
-            engine: engine)
+            engine: engine, for: train)
         let result = try trainer.train(on: train, test: test)
         let rates = result.epochs.dropFirst().map(\.samplesPerSecond)
         let median = medianOf(Array(rates))

@@ -47,6 +47,7 @@ public struct Baseline: Codable, Sendable {
             do {
                 // The trainer's own rules (no engine is built: that would reset OpenBLAS's thread count).
                 try configuration.trainingConfiguration().validate()
+                _ = try configuration.classSelection()
             } catch {
                 throw BaselineError.malformed(path: path, reason: "configuration '\(configuration.name)': \(error)")
             }
@@ -69,6 +70,8 @@ public struct CheckedConfiguration: Codable, Sendable {
     public var name: String
     public var model: String
     public var engine: String
+    /// The classes, as `--classes` takes them ("all", "3,5,8"); absent means "0,1".
+    public var classes: String?
     public var epochs: Int
     public var batchSize: Int
     public var learningRate: Float
@@ -79,15 +82,17 @@ public struct CheckedConfiguration: Codable, Sendable {
     public var calibration: Calibration?
 
     enum CodingKeys: String, CodingKey {
-        case name, model, engine, epochs, seed, threads, calibration
+        case name, model, engine, classes, epochs, seed, threads, calibration
         case batchSize = "batch_size"
         case learningRate = "learning_rate"
         case floorAccuracy = "floor_accuracy"
     }
 
     public init(name: String, model: ModelKind, engine: EngineKind, epochs: Int, batchSize: Int, learningRate: Float,
-                seed: UInt64, threads: Int, floorAccuracy: Double, calibration: Calibration? = nil) {
+                seed: UInt64, threads: Int, floorAccuracy: Double, calibration: Calibration? = nil,
+                classes: String? = nil) {
         self.name = name
+        self.classes = classes
         self.model = model.rawValue
         self.engine = engine.rawValue
         self.epochs = epochs
@@ -100,6 +105,12 @@ public struct CheckedConfiguration: Codable, Sendable {
     }
 
     public var engineKind: EngineKind? { EngineKind(rawValue: engine) }
+
+    /// The parsed `classes`.
+    public func classSelection() throws -> ClassSelection {
+        guard let classes else { return .zeroAndOne }
+        do { return try ClassSelection(parsing: classes) } catch { throw BaselineError.unknown("classes '\(classes)': \(error)") }
+    }
 
     public func trainingConfiguration(seed overridingSeed: UInt64? = nil) throws -> TrainingConfiguration {
         guard let kind = ModelKind(rawValue: model) else { throw BaselineError.unknown("model '\(model)'") }

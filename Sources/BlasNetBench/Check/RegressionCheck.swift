@@ -37,7 +37,8 @@ public enum RegressionCheck {
     public static func accuracy(of configuration: CheckedConfiguration, engine: EngineKind, seed: UInt64? = nil,
                                 train: LabeledImages, test: LabeledImages) throws -> Evaluation {
         let trainer = try Trainer(configuration: try configuration.trainingConfiguration(seed: seed),
-                                  engine: makeEngine(engine, threads: ThreadPolicy.resolve(requested: configuration.threads).threads))
+                                  engine: makeEngine(engine, threads: ThreadPolicy.resolve(requested: configuration.threads).threads),
+                                  for: train)
         return try trainer.train(on: train, test: test).test
     }
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Cross-check a blasnet model file with the reference safetensors library and numpy only.
 
-Loads FILE with safetensors.numpy.load_file, runs the 784 -> 128 -> 64 -> 1 network it describes (fcN.weight
-[out, in], fcN.bias [out], as torch.nn.Linear: y = x @ W.T + b) on the MNIST test images of the model's two
-classes, and prints the test accuracy next to the one recorded in the metadata.
+Loads FILE with safetensors.numpy.load_file, runs the network it describes (layer_sizes, e.g. 784 -> 128 -> 64
+-> 1 or -> 10; fcN.weight [out, in], fcN.bias [out], as torch.nn.Linear: y = x @ W.T + b) on the MNIST test
+images of the model's classes (class_labels), and prints the test accuracy next to the one recorded in the
+metadata.
 
     scripts/check_safetensors.py model.safetensors [--data-dir DIR] [--require-match]
 
@@ -77,23 +78,31 @@ def main():
             fail(f"{args.file}: fc{index + 1} is {weight.dtype}, expected float32")
         layers.append((weight, bias))
 
-    digits = [int(d) for d in re.findall(r"\d", metadata.get("classes", "0,1"))]
-    if len(digits) != 2 or digits[0] == digits[1]:
-        fail(f"{args.file}: cannot read two classes from metadata classes={metadata.get('classes')!r}")
+    # class_labels (older files: classes) lists the data's label of each class, in class order.
+    listed = metadata.get("class_labels", metadata.get("classes", "0,1"))
+    digits = [int(d) for d in re.findall(r"\d+", listed)]
+    if len(digits) < 2 or len(set(digits)) != len(digits):
+        fail(f"{args.file}: cannot read two or more distinct classes from metadata {listed!r}")
+    if len(digits) != max(2, sizes[-1]):
+        fail(f"{args.file}: {len(digits)} class labels for an output of {sizes[-1]}")
     images = read_idx(os.path.join(args.data_dir, "t10k-images-idx3-ubyte"), 0x803)
     labels = read_idx(os.path.join(args.data_dir, "t10k-labels-idx1-ubyte"), 0x801)
-    keep = (labels == digits[0]) | (labels == digits[1])
+    keep = np.isin(labels, digits)
     x = images[keep].reshape(-1, sizes[0]).astype(np.float32) / np.float32(255)  # input_scaling pixel/255
-    y = (labels[keep] == digits[1]).astype(np.int64)  # first class -> 0, second -> 1
+    class_of = {label: index for index, label in enumerate(digits)}
+    y = np.array([class_of[int(label)] for label in labels[keep]], dtype=np.int64)  # class i = i-th label
 
     for index, (weight, bias) in enumerate(layers):
         x = x @ weight.T + bias
         if index < len(layers) - 1:
             x = HIDDEN[activation](x).astype(np.float32)
-    predicted = (x[:, 0] > 0).astype(np.int64)  # sigmoid(logit) > 0.5
+    if sizes[-1] == 1:
+        predicted = (x[:, 0] > 0).astype(np.int64)  # sigmoid(logit) > 0.5
+    else:
+        predicted = np.argmax(x, axis=1)  # softmax's arg max is the logits' arg max (first on ties)
     errors = int((predicted != y).sum())
     accuracy = 1 - errors / len(y)
-    print(f"{args.file}: {model} model ({activation} hidden), digits {digits[0]} vs {digits[1]}: "
+    print(f"{args.file}: {model} model ({activation} hidden), classes {','.join(map(str, digits))}: "
           f"test accuracy {accuracy * 100:.4f}% ({errors} errors of {len(y)})")
     recorded = metadata.get("test_accuracy")
     if recorded is None:

@@ -423,4 +423,61 @@ final class ModelFileTests: XCTestCase {
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data([1, 2, 3]))
     }
+
+    /// Any depth and output width round-trips: depths 1–4 (hidden layers 0–3), 1…10 logits.
+    func testAnyDepthAndClassCountRoundTrips() throws {
+        let directory = try makeTemporaryDirectory(self)
+        var generator = SeededGenerator(seed: 11)
+        for depth in 1...4 {
+            for outputs in 1...10 {
+                let hidden = Array([12, 7, 5].prefix(depth - 1))
+                let network = try Network(layerSizes: [20] + hidden + [outputs], hiddenActivation: depth % 2 == 0 ? .relu : .sigmoid)
+                network.initializeGlorotUniform(using: &generator)
+                let classCount = max(2, outputs)
+                let labels = (0..<classCount).map { 3 * $0 + 1 }
+                let path = directory.appendingPathComponent("d\(depth)-k\(outputs).safetensors").path
+                let kind: ModelKind = depth % 2 == 0 ? .dense : .sigmoid
+                try ModelFile.save(network: network, kind: kind, classLabels: labels,
+                                   dataset: DatasetIdentity(name: "toy", fingerprint: "abc"), to: path)
+                let loaded = try ModelFile.load(path)
+                let what = "depth \(depth), \(outputs) outputs"
+                XCTAssertEqual(loaded.network.layerSizes, network.layerSizes, what)
+                XCTAssertEqual(loaded.network.parameters.array.map(\.bitPattern), network.parameters.array.map(\.bitPattern), what)
+                XCTAssertEqual(loaded.classLabels, labels, what)
+                XCTAssertEqual(loaded.dataset, DatasetIdentity(name: "toy", fingerprint: "abc"), what)
+                XCTAssertEqual(loaded.network.loss.kind, outputs == 1 ? .binaryCrossEntropy : .softmaxCrossEntropy, what)
+                XCTAssertEqual(loaded.metadata["output_activation"], outputs == 1 ? "sigmoid" : "softmax", what)
+                let file = try Safetensors.read(from: path)
+                XCTAssertEqual(file.tensors.count, 2 * depth, "fc1…fc\(depth), weight and bias: \(what)")
+            }
+        }
+    }
+
+    /// A file as blasnet wrote it before the general network (no loss, class_labels or data set; the
+    /// class pair under "classes") still loads, with its classes.
+    func testFileOfTheEarlierFormatLoads() throws {
+        var metadata = goodMetadata
+        metadata["classes"] = "3,8"
+        metadata["blasnet_version"] = "0.1.0"
+        let network = randomNetwork(.dense, seed: 5)
+        let path = try makeTemporaryDirectory(self).appendingPathComponent("old.safetensors").path
+        try Safetensors.write(SafetensorsFile(tensors: tensors(of: network), metadata: metadata), to: path)
+        let loaded = try ModelFile.load(path)
+        XCTAssertEqual(loaded.classLabels, [3, 8])
+        XCTAssertNil(loaded.dataset)
+        XCTAssertEqual(loaded.network.layerSizes, [784, 128, 64, 1])
+        XCTAssertEqual(loaded.network.parameters.array, network.parameters.array)
+    }
+
+    func testClassLabelsThatDoNotFitTheOutputAreRejected() throws {
+        let tensors = tensors(of: randomNetwork(.dense, seed: 2))
+        var metadata = goodMetadata
+        metadata["class_labels"] = "0,1,2"
+        let (error, path) = try loadError(SafetensorsFile(tensors: tensors, metadata: metadata))
+        XCTAssertEqual(error, .inconsistentMetadata(path: path, key: "class_labels", found: "0,1,2",
+                                                    expected: "2 labels for 2 classes"))
+        metadata["class_labels"] = "4,4"
+        let (repeated, repeatedPath) = try loadError(SafetensorsFile(tensors: tensors, metadata: metadata))
+        XCTAssertEqual(repeated, .invalidClassLabels(path: repeatedPath, value: "4,4", reason: "repeats a label"))
+    }
 }

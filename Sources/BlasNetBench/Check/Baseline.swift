@@ -79,6 +79,9 @@ public struct CheckedConfiguration: Codable, Sendable {
     public var threads: Int
     /// Test accuracy must be ≥ this.
     public var floorAccuracy: Double
+    /// Largest accepted |accuracy(blas) − accuracy(swift)| for this configuration; absent: the
+    /// baseline's `engine_agreement_tolerance`.
+    public var engineAgreementTolerance: Double?
     public var calibration: Calibration?
 
     enum CodingKeys: String, CodingKey {
@@ -86,6 +89,7 @@ public struct CheckedConfiguration: Codable, Sendable {
         case batchSize = "batch_size"
         case learningRate = "learning_rate"
         case floorAccuracy = "floor_accuracy"
+        case engineAgreementTolerance = "engine_agreement_tolerance"
     }
 
     public init(name: String, model: ModelKind, engine: EngineKind, epochs: Int, batchSize: Int, learningRate: Float,

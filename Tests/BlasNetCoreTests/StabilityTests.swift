@@ -60,7 +60,8 @@ final class StabilityTests: XCTestCase {
         let batchLogits: [Float] = [1000, -1000, 0, -1000, -1000, 1000], labels: [Float] = [1, 2]
         let statistics = batchLogits.withUnsafeBufferPointer { z in labels.withUnsafeBufferPointer { y in
             delta.withUnsafeMutableBufferPointer {
-                loss.gradient(logits: z.baseAddress!, labels: y.baseAddress!, batch: 2, width: 3, delta: $0.baseAddress!)
+                loss.gradient(logits: z.baseAddress!, labels: y.baseAddress!, batch: 2, width: 3, meanOver: 2,
+                              delta: $0.baseAddress!)
             }
         } }
         XCTAssertEqual(statistics.lossSum, 2000, accuracy: 1e-2)

@@ -2,7 +2,9 @@ import COpenBLAS
 import Foundation
 
 /// GEMM through OpenBLAS `cblas_sgemm` (pthread build). OpenBLAS's thread count is process-wide, so the
-/// engine sets it before each call; call from one thread at a time.
+/// engine sets it before each call. Engines with more than one thread must be called from one thread at a
+/// time; single-threaded engines may be called from several threads at once (each call then runs on its
+/// caller's thread alone — `DataParallelStepTests` checks Debian's pthread build gives the serial results).
 public final class OpenBLASEngine: ComputeEngine {
     public let kind = EngineKind.blas
     public let threadCount: Int

@@ -23,9 +23,10 @@ public enum LossKind: String, Sendable, CaseIterable {
 public protocol Loss: Sendable {
     var kind: LossKind { get }
     /// Writes ∂(mean loss)/∂logits [batch, width] to `delta` and returns the summed loss and the number
-    /// of rows whose predicted class is the label. `labels[i]` is row i's class index (as a Float).
+    /// of rows whose predicted class is the label. `labels[i]` is row i's class index (as a Float). The
+    /// mean is over `meanOver` rows: the whole batch when these rows are one worker's share of it.
     func gradient(logits: UnsafePointer<Float>, labels: UnsafePointer<Float>, batch: Int, width: Int,
-                  delta: UnsafeMutablePointer<Float>) -> BatchStatistics
+                  meanOver: Int, delta: UnsafeMutablePointer<Float>) -> BatchStatistics
     /// Loss of one row of `width` logits against class `label`.
     func loss(logits: UnsafePointer<Float>, width: Int, label: Int) -> Float
     /// Writes the class probabilities of one row ([classCount], classCount = max(2, width)) and returns
@@ -39,11 +40,11 @@ public struct BinaryCrossEntropy: Loss {
     public var kind: LossKind { .binaryCrossEntropy }
 
     public func gradient(logits: UnsafePointer<Float>, labels: UnsafePointer<Float>, batch: Int, width: Int,
-                         delta: UnsafeMutablePointer<Float>) -> BatchStatistics {
+                         meanOver: Int, delta: UnsafeMutablePointer<Float>) -> BatchStatistics {
         var lossSum: Double = 0
         var correct = 0
-        let scale = 1 / Float(batch)
-        // dL/dz = (σ(z) − y) / batch for the mean binary cross-entropy.
+        let scale = 1 / Float(meanOver)
+        // dL/dz = (σ(z) − y) / meanOver for the mean binary cross-entropy.
         for i in 0..<batch {
             let z = logits[i], y = labels[i]
             let probability = stableSigmoid(z)
@@ -73,14 +74,14 @@ public struct SoftmaxCrossEntropy: Loss {
     public var kind: LossKind { .softmaxCrossEntropy }
 
     public func gradient(logits: UnsafePointer<Float>, labels: UnsafePointer<Float>, batch: Int, width: Int,
-                         delta: UnsafeMutablePointer<Float>) -> BatchStatistics {
+                         meanOver: Int, delta: UnsafeMutablePointer<Float>) -> BatchStatistics {
         var lossSum: Double = 0
         var correct = 0
-        let scale = 1 / Float(batch)
+        let scale = 1 / Float(meanOver)
         for i in 0..<batch {
             let z = logits + i &* width, d = delta + i &* width
             let label = Int(labels[i])
-            // d = softmax(z): e^(z − m) / Σ, then dL/dz = (softmax − onehot) / batch.
+            // d = softmax(z): e^(z − m) / Σ, then dL/dz = (softmax − onehot) / meanOver.
             let (maximum, argmax) = Self.maximum(z, width)
             var sum: Float = 0
             for j in 0..<width {

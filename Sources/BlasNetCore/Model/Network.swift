@@ -109,14 +109,17 @@ public final class Network {
     /// Forward, loss and backward for one batch. `labels[i]` is row i's class index (as a Float).
     /// *Adds* ∂(mean loss)/∂parameters to `workspace.gradients` (zero them before, as
     /// `AdamOptimizer.update` does after each step) and returns the summed loss and the number of
-    /// correct predictions.
+    /// correct predictions. The loss is the mean over `meanOver` rows (default `batch`): a worker handed
+    /// part of a batch passes the whole batch's size, so the workers' gradients add up to the batch's.
     @discardableResult
     public func computeGradients(input: UnsafePointer<Float>, labels: UnsafePointer<Float>, batch: Int,
-                                 workspace: NetworkWorkspace, engine: ComputeEngine) -> BatchStatistics {
+                                 meanOver: Int? = nil, workspace: NetworkWorkspace,
+                                 engine: ComputeEngine) -> BatchStatistics {
         forward(input: input, batch: batch, workspace: workspace, engine: engine)
         let last = layers.count - 1
         let statistics = loss.gradient(logits: workspace.outputs[last].pointer, labels: labels, batch: batch,
-                                       width: outputWidth, delta: workspace.deltas[last].pointer)
+                                       width: outputWidth, meanOver: meanOver ?? batch,
+                                       delta: workspace.deltas[last].pointer)
         backward(input: input, batch: batch, workspace: workspace, engine: engine)
         return statistics
     }

@@ -32,16 +32,22 @@ public final class AdamOptimizer {
         secondMoment = FloatBuffer(count: parameterCount)
     }
 
-    public func update(parameters: FloatBuffer, gradients: FloatBuffer) {
+    /// Counts one step and returns its update, for callers that apply it in slices themselves (each
+    /// slice once, e.g. on a worker pool); `update(parameters:gradients:)` does both.
+    package func beginStep(parameters: FloatBuffer, gradients: FloatBuffer) -> AdamSlices {
         precondition(parameters.count == firstMoment.count && gradients.count == firstMoment.count,
                      "Adam: parameter/gradient sizes differ from the optimizer's")
         step += 1
         let t = Double(step)
         let correctedRate = Float(Double(learningRate) * (1 - pow(Double(beta2), t)).squareRoot()
                                   / (1 - pow(Double(beta1), t)))
-        let slices = AdamSlices(parameters: parameters.pointer, gradients: gradients.pointer,
-                                firstMoment: firstMoment.pointer, secondMoment: secondMoment.pointer,
-                                count: parameters.count, rate: correctedRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
+        return AdamSlices(parameters: parameters.pointer, gradients: gradients.pointer,
+                          firstMoment: firstMoment.pointer, secondMoment: secondMoment.pointer,
+                          count: parameters.count, rate: correctedRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
+    }
+
+    public func update(parameters: FloatBuffer, gradients: FloatBuffer) {
+        let slices = beginStep(parameters: parameters, gradients: gradients)
         let parts = min(threadCount, parameters.count / AdamSlices.minimumSlice)
         if parts <= 1 {
             slices.update(0..<parameters.count)
@@ -55,7 +61,7 @@ public final class AdamOptimizer {
 }
 
 /// One Adam update's buffers, split into slices that threads update independently.
-private struct AdamSlices: @unchecked Sendable {  // raw pointers into buffers the optimizer owns
+package struct AdamSlices: @unchecked Sendable {  // raw pointers into buffers the optimizer owns
     /// Below this many parameters per thread, waking a thread costs more than it saves.
     static let minimumSlice = 16_384
     let parameters, gradients, firstMoment, secondMoment: UnsafeMutablePointer<Float>
@@ -64,12 +70,12 @@ private struct AdamSlices: @unchecked Sendable {  // raw pointers into buffers t
 
     /// Slice `part` of `parts`, starting at a multiple of 16 floats: a 64-byte boundary, as `FloatBuffer`
     /// storage is cache-line aligned, so no two threads write the same line.
-    func range(part: Int, of parts: Int) -> Range<Int> {
+    package func range(part: Int, of parts: Int) -> Range<Int> {
         let lines = (count + 15) / 16
         return min(count, lines * part / parts * 16)..<min(count, lines * (part + 1) / parts * 16)
     }
 
-    func update(_ range: Range<Int>) {
+    package func update(_ range: Range<Int>) {
         guard !range.isEmpty else { return }
         let kernel = KernelSet.current.adamUpdate
         let start = range.lowerBound

@@ -149,6 +149,11 @@ public final class Trainer {
     private let batchLabels: FloatBuffer
     /// The best validation epoch's weights, when `keep` is `.best`.
     private let keptParameters: FloatBuffer?
+    /// With more than one thread: the step split across workers by rows (see `DataParallelStep`).
+    private let parallelStep: DataParallelStep?
+    /// The engine evaluations run on: with a parallel step, worker 0's single-threaded one (OpenBLAS's
+    /// thread count is process-wide; the workers' products need it at 1).
+    private let evaluationEngine: ComputeEngine
 
     /// A batch's mean loss above this means training has diverged: a fresh network starts near ln 2 ≈ 0.69,
     /// and 1000 needs logits of about ±1000 on the wrong side. (With Adam's bounded steps a runaway
@@ -174,6 +179,11 @@ public final class Trainer {
         batchInput = FloatBuffer(count: configuration.batchSize * network.inputSize)
         batchLabels = FloatBuffer(count: configuration.batchSize)
         keptParameters = configuration.keep == .best ? FloatBuffer(count: network.parameterCount) : nil
+        parallelStep = engine.threadCount > 1
+            ? DataParallelStep(network: network, kind: engine.kind, workers: engine.threadCount,
+                               batchSize: configuration.batchSize)
+            : nil
+        evaluationEngine = parallelStep?.engines[0] ?? engine
     }
 
     /// A trainer for the width and classes of `data`.
@@ -187,7 +197,7 @@ public final class Trainer {
     /// Evaluates the current weights on `data`, in the configuration's floating-point mode.
     public func evaluate(on data: LabeledImages) -> Evaluation {
         configuration.floatingPointMode.perform {
-            BlasNetCore.evaluate(network, on: data, engine: engine, workspace: evaluationWorkspace)
+            BlasNetCore.evaluate(network, on: data, engine: evaluationEngine, workspace: evaluationWorkspace)
         }
     }
 
@@ -277,14 +287,23 @@ public final class Trainer {
             for step in 0..<steps {
                 let start = step * batchSize
                 let rows = min(batchSize, data.count - start)
-                images.gather(rows: order[start..<(start + rows)], into: batchInput.pointer)
-                for row in 0..<rows { batchLabels.pointer[row] = Float(labels[order[start + row]]) }
-                let batch = network.computeGradients(input: batchInput.pointer, labels: batchLabels.pointer,
+                let batch: BatchStatistics
+                if let parallelStep {
+                    batch = parallelStep.step(rows: order[start..<(start + rows)], images: images,
+                                              labels: labels.baseAddress!, batchInput: batchInput.pointer,
+                                              batchLabels: batchLabels.pointer, optimizer: optimizer)
+                } else {
+                    images.gather(rows: order[start..<(start + rows)], into: batchInput.pointer)
+                    for row in 0..<rows { batchLabels.pointer[row] = Float(labels[order[start + row]]) }
+                    batch = network.computeGradients(input: batchInput.pointer, labels: batchLabels.pointer,
                                                      batch: rows, workspace: workspace, engine: engine)
+                }
                 guard batch.lossSum.isFinite, batch.lossSum / Double(rows) <= Self.divergedLoss else {
                     throw TrainingError.diverged(epoch: epoch, step: step + 1, loss: batch.lossSum / Double(rows))
                 }
-                optimizer.update(parameters: network.parameters, gradients: workspace.gradients)
+                if parallelStep == nil {
+                    optimizer.update(parameters: network.parameters, gradients: workspace.gradients)
+                }
                 lossSum += batch.lossSum
                 correct += batch.correct
                 if let onStep {

@@ -1,0 +1,101 @@
+// WorkerPool: a fixed set of threads, started once, that run one task together and meet at a barrier.
+// A training step hands work out twice (the batch's rows, then the parameters' slices), so a hand-off
+// must cost microseconds, not a thread wake-up through Dispatch: workers spin briefly on an atomic
+// generation counter, then sleep on a condition variable, and nothing is allocated per task.
+import Foundation
+import Synchronization
+import SwiftKernels
+
+/// Work a pool runs: `perform(phase:worker:)` is called once per worker for each `run`.
+public protocol WorkerJob: AnyObject {
+    func perform(phase: Int, worker: Int)
+}
+
+/// Threads that run a `WorkerJob` with worker indices 0..<count; the caller is worker 0.
+public final class WorkerPool: @unchecked Sendable {  // the task slot is guarded by the generation protocol
+    public let count: Int
+    /// Bumped once per task; a worker runs the task when it sees a new value.
+    private let generation = Atomic<Int>(0)
+    /// Workers (other than the caller) still running the current task.
+    private let remaining = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    /// Threads that have returned (after `stopping`).
+    private let exited = Atomic<Int>(0)
+    /// Written by `run` before the generation is bumped, read by workers after they see it. A class
+    /// reference, so handing out a task allocates nothing.
+    nonisolated(unsafe) private var job: (any WorkerJob)?
+    nonisolated(unsafe) private var phase = 0
+    nonisolated(unsafe) private var mode = FloatingPointMode.ieee
+    private let lock = NSCondition()
+    private var threads: [Thread] = []
+
+    /// Spins before a waiting worker sleeps: long enough to cover the gap between two hand-offs of a
+    /// step, short enough that an idle pool (between epochs, during evaluation) leaves the core alone.
+    private static let spinsBeforeSleeping = 20_000
+
+    /// `count` workers in all (count − 1 threads are started).
+    public init(count: Int) {
+        self.count = max(1, count)
+        for index in 1..<self.count {
+            let thread = Thread { [unowned self] in self.work(index) }
+            thread.name = "blasnet-worker-\(index)"
+            thread.stackSize = 1 << 20
+            threads.append(thread)
+            thread.start()
+        }
+    }
+
+    deinit {
+        stopping.store(true, ordering: .releasing)
+        generation.add(1, ordering: .releasing)
+        lock.lock()
+        lock.broadcast()
+        lock.unlock()
+        // Each thread's last touch of the pool is counting itself out.
+        while exited.load(ordering: .acquiring) < count - 1 { sched_yield() }
+    }
+
+    /// Runs `job.perform(phase:worker:)` for every worker index in 0..<count, on the workers and the
+    /// calling thread, in the caller's floating-point mode; returns when all have finished.
+    public func run(_ job: any WorkerJob, phase: Int) {
+        guard count > 1 else { job.perform(phase: phase, worker: 0); return }
+        self.job = job
+        self.phase = phase
+        mode = FloatingPointMode.current
+        remaining.store(count - 1, ordering: .relaxed)
+        generation.add(1, ordering: .releasing)
+        lock.lock()
+        lock.broadcast()
+        lock.unlock()
+        job.perform(phase: phase, worker: 0)
+        var spins = 0
+        while remaining.load(ordering: .acquiring) > 0 {
+            spins += 1
+            if spins > Self.spinsBeforeSleeping { sched_yield() }
+        }
+    }
+
+    private func work(_ index: Int) {
+        var seen = 0
+        while true {
+            var spins = 0
+            var current = generation.load(ordering: .acquiring)
+            while current == seen {
+                spins += 1
+                if spins > Self.spinsBeforeSleeping {
+                    lock.lock()
+                    while generation.load(ordering: .acquiring) == seen { lock.wait() }
+                    lock.unlock()
+                }
+                current = generation.load(ordering: .acquiring)
+            }
+            seen = current
+            if stopping.load(ordering: .acquiring) {
+                exited.add(1, ordering: .releasing)
+                return
+            }
+            if let job { mode.perform { job.perform(phase: phase, worker: index) } }
+            remaining.subtract(1, ordering: .releasing)
+        }
+    }
+}

@@ -1,0 +1,135 @@
+// Tests of the multi-threaded training step (DataParallelStep on a WorkerPool): repeated runs at one
+// thread count give the same weights bit for bit, the split step computes the same step as one thread
+// (up to the order of the sums), and OpenBLAS may be called from several workers at once at 1 thread.
+@testable import BlasNetCore
+import BlasNetTestSupport
+import SwiftKernels
+import XCTest
+
+final class DataParallelStepTests: XCTestCase {
+    /// `count` synthetic samples of `width` pixels in `classes` classes: class c brightens band c.
+    private func syntheticData(count: Int, width: Int = 784, classes: Int = 2, seed: UInt64) -> LabeledImages {
+        var generator = SeededGenerator(seed: seed)
+        var images: [Float] = [], labels: [Int] = []
+        for index in 0..<count {
+            let label = index % classes
+            labels.append(label)
+            for pixel in 0..<width {
+                let bright = pixel * classes / width == label
+                images.append(min(1, (bright ? 0.6 : 0.1) + generator.nextUnitFloat() * 0.3))
+            }
+        }
+        return try! LabeledImages(images: images, width: width, labels: labels)
+    }
+
+    private func trainedWeights(_ kind: ModelKind, engine: ComputeEngine, data: LabeledImages,
+                                batchSize: Int, epochs: Int = 2) throws -> [Float] {
+        let configuration = TrainingConfiguration(model: kind, epochs: epochs, batchSize: batchSize, seed: 5)
+        let trainer = try Trainer(configuration: configuration, engine: engine, for: data)
+        _ = try trainer.train(on: data, test: data)
+        return trainer.network.parameters.array
+    }
+
+    private func requireTwoCores() throws {
+        try XCTSkipIf(ThreadPolicy.onlineCores < 2, "one core: engines cap at 1 thread, no parallel step to test")
+    }
+
+    /// 70 rows in batches of 32: the last batch has 6 rows, so the shares differ in size.
+    func testSameThreadCountGivesBitIdenticalWeightsOnBothEngines() throws {
+        try requireTwoCores()
+        let data = syntheticData(count: 70, seed: 3)
+        for (name, kind) in [("blas", EngineKind.blas), ("swift", EngineKind.swift)] {
+            let first = try trainedWeights(.dense, engine: makeEngine(kind, threads: 2), data: data, batchSize: 32)
+            let second = try trainedWeights(.dense, engine: makeEngine(kind, threads: 2), data: data, batchSize: 32)
+            XCTAssertEqual(first.map(\.bitPattern), second.map(\.bitPattern), "\(name): two runs on 2 threads")
+        }
+    }
+
+    /// Two threads take the same steps as one, the sums only grouped differently: after two epochs the
+    /// weights agree to float rounding. A lost share, a gradient counted twice or a wrong mean would
+    /// move them by a learning-rate step (1e-3) or more.
+    func testTwoThreadsTrainLikeOneWithinRounding() throws {
+        try requireTwoCores()
+        for (classes, kind) in [(2, ModelKind.dense), (3, .sigmoid)] {
+            let data = syntheticData(count: 70, width: 96, classes: classes, seed: 4)
+            for engine in [EngineKind.blas, .swift] {
+                let one = try trainedWeights(kind, engine: makeEngine(engine, threads: 1), data: data, batchSize: 16)
+                let two = try trainedWeights(kind, engine: makeEngine(engine, threads: 2), data: data, batchSize: 16)
+                let difference = zip(one, two).map { abs($0 - $1) }.max() ?? .infinity
+                XCTAssertLessThan(difference, 1e-4, "\(engine), \(classes) classes: 1 vs 2 threads")
+                XCTAssertNotEqual(one, [], "weights")
+            }
+        }
+    }
+
+    /// A batch of one row leaves worker 0 without rows: its step must still be the one-row step.
+    func testBatchOfOneRowOnTwoThreads() throws {
+        try requireTwoCores()
+        let data = syntheticData(count: 5, width: 64, seed: 8)
+        let one = try trainedWeights(.dense, engine: OpenBLASEngine(threads: 1), data: data, batchSize: 1, epochs: 1)
+        let two = try trainedWeights(.dense, engine: OpenBLASEngine(threads: 2), data: data, batchSize: 1, epochs: 1)
+        XCTAssertEqual(one.map(\.bitPattern), two.map(\.bitPattern), "one row: the same sums on either path")
+    }
+
+    /// Debian's pthread OpenBLAS, called from two threads at once with its own threading at 1 (as the
+    /// parallel step does), must give each caller exactly the serial result: products of several shapes
+    /// and transpositions, 200 rounds on each worker, compared bit for bit.
+    func testOpenBLASCalledFromTwoWorkersAtOnceGivesTheSerialResults() throws {
+        try requireTwoCores()
+        let stress = ConcurrentProducts(workers: 2, rounds: 200)
+        let serial = stress.runSerially()
+        WorkerPool(count: 2).run(stress, phase: 0)
+        for worker in 0..<2 {
+            XCTAssertEqual(stress.results[worker].map(\.bitPattern), serial[worker].map(\.bitPattern), "worker \(worker)")
+        }
+    }
+}
+
+/// Each worker multiplies its own matrices, round after round, on its own single-threaded engine, and
+/// keeps a checksum of every result (the sum of each product's elements, appended per round).
+private final class ConcurrentProducts: WorkerJob {
+    let rounds: Int
+    let engines: [OpenBLASEngine]
+    let inputs: [[Float]]
+    /// One box per worker: workers write their own at the same time, which one array would report as
+    /// overlapping accesses.
+    private let boxes: [ResultBox]
+    var results: [[Float]] { boxes.map(\.value) }
+    /// (m, n, k, transposeA, transposeB) for round r: shapes like one training step's products.
+    static let shapes: [(Int, Int, Int, Bool, Bool)] = [(32, 128, 784, false, true), (64, 128, 32, true, false),
+                                                        (16, 64, 128, false, true), (128, 784, 16, true, false),
+                                                        (32, 10, 64, false, true), (32, 1, 64, false, true)]
+
+    init(workers: Int, rounds: Int) {
+        self.rounds = rounds
+        engines = (0..<workers).map { _ in OpenBLASEngine(threads: 1) }
+        var generator = SeededGenerator(seed: 11)
+        inputs = (0..<workers).map { _ in (0..<(2 * 128 * 784)).map { _ in generator.nextUnitFloat() - 0.5 } }
+        boxes = (0..<workers).map { _ in ResultBox() }
+    }
+
+    func perform(phase: Int, worker: Int) { boxes[worker].value = products(worker) }
+
+    func runSerially() -> [[Float]] { (0..<engines.count).map(products) }
+
+    private func products(_ worker: Int) -> [Float] {
+        var sums: [Float] = []
+        sums.reserveCapacity(rounds)
+        var output = [Float](repeating: 0, count: 128 * 784)
+        inputs[worker].withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { c in
+                for round in 0..<rounds {
+                    let (m, n, k, transposeA, transposeB) = Self.shapes[round % Self.shapes.count]
+                    let a = input.baseAddress! + round % 7, b = input.baseAddress! + 128 * 784 + round % 5
+                    engines[worker].gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                         a: a, lda: transposeA ? m : k, b: b, ldb: transposeB ? k : n,
+                                         beta: 0, c: c.baseAddress!, ldc: n)
+                    sums.append(c[0..<(m * n)].reduce(0, +))
+                }
+            }
+        }
+        return sums
+    }
+}
+
+private final class ResultBox { var value: [Float] = [] }

@@ -28,21 +28,3 @@ public func adamUpdateBaseline(parameters: UnsafeMutablePointer<Float>, gradient
     adamUpdate(parameters: parameters, gradients: gradients, firstMoment: firstMoment, secondMoment: secondMoment,
                count: count, rate: rate, beta1: beta1, beta2: beta2, epsilon: epsilon)
 }
-
-/// destination[i] += source[i], then source[i] = 0, for i < count: folds one worker's gradients into
-/// another's and leaves the source ready for the next backward pass to add into.
-public func addAndClear(_ destination: UnsafeMutablePointer<Float>, _ source: UnsafeMutablePointer<Float>, count: Int) {
-    var i = 0
-    while i &+ 8 <= count {
-        let d = UnsafeRawPointer(destination + i).loadUnaligned(as: SIMD8<Float>.self)
-        let s = UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(destination + i).storeBytes(of: d + s, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(source + i).storeBytes(of: SIMD8<Float>(repeating: 0), as: SIMD8<Float>.self)
-        i &+= 8
-    }
-    while i < count {
-        destination[i] += source[i]
-        source[i] = 0
-        i &+= 1
-    }
-}

@@ -88,12 +88,15 @@ public final class Network {
     }
 
     /// Forward pass over `batch` rows of `input` ([batch, inputSize]); afterwards
-    /// `workspace.outputs[l]` holds layer l's activations [batch, out_l] and the last one the logits.
-    public func forward(input: UnsafePointer<Float>, batch: Int, workspace: NetworkWorkspace, engine: ComputeEngine) {
-        precondition(batch > 0 && batch <= workspace.capacity, "batch \(batch) exceeds workspace capacity \(workspace.capacity)")
+    /// `workspace.outputs[l]` holds layer l's activations [batch, out_l] and the last one the logits,
+    /// from row `rowOffset` on (a worker handed rows of a shared workspace passes where its rows start).
+    public func forward(input: UnsafePointer<Float>, batch: Int, workspace: NetworkWorkspace, rowOffset: Int = 0,
+                        engine: ComputeEngine) {
+        precondition(batch > 0 && rowOffset >= 0 && rowOffset + batch <= workspace.capacity,
+                     "rows \(rowOffset)..<\(rowOffset + batch) exceed workspace capacity \(workspace.capacity)")
         var layerInput = input
         for (index, layer) in layers.enumerated() {
-            let output = workspace.outputs[index].pointer
+            let output = workspace.outputs[index].pointer + rowOffset &* layer.outputSize
             // Z[batch, out] = b (broadcast to every row) + X[batch, in] · W[in, out]; then A = f(Z) in place.
             let bias = parameters.pointer + layer.biasOffset
             for row in 0..<batch { (output + row &* layer.outputSize).update(from: bias, count: layer.outputSize) }
@@ -109,49 +112,70 @@ public final class Network {
     /// Forward, loss and backward for one batch. `labels[i]` is row i's class index (as a Float).
     /// *Adds* ∂(mean loss)/∂parameters to `workspace.gradients` (zero them before, as
     /// `AdamOptimizer.update` does after each step) and returns the summed loss and the number of
-    /// correct predictions. The loss is the mean over `meanOver` rows (default `batch`): a worker handed
-    /// part of a batch passes the whole batch's size, so the workers' gradients add up to the batch's.
+    /// correct predictions.
     @discardableResult
     public func computeGradients(input: UnsafePointer<Float>, labels: UnsafePointer<Float>, batch: Int,
-                                 meanOver: Int? = nil, workspace: NetworkWorkspace,
-                                 engine: ComputeEngine) -> BatchStatistics {
-        forward(input: input, batch: batch, workspace: workspace, engine: engine)
-        let last = layers.count - 1
-        let statistics = loss.gradient(logits: workspace.outputs[last].pointer, labels: labels, batch: batch,
-                                       width: outputWidth, meanOver: meanOver ?? batch,
-                                       delta: workspace.deltas[last].pointer)
-        backward(input: input, batch: batch, workspace: workspace, engine: engine)
+                                 workspace: NetworkWorkspace, engine: ComputeEngine) -> BatchStatistics {
+        let statistics = computeDeltas(input: input, labels: labels, batch: batch, meanOver: batch,
+                                       workspace: workspace, rowOffset: 0, engine: engine)
+        for index in stride(from: layers.count - 1, through: 0, by: -1) {
+            let layerInput = index == 0 ? input : UnsafePointer(workspace.outputs[index - 1].pointer)
+            addWeightGradient(index, inputRows: 0..<layers[index].inputSize, withBias: true, input: layerInput,
+                              batch: batch, workspace: workspace, engine: engine)
+        }
         return statistics
     }
 
-    /// Backward pass from `workspace.deltas.last` (∂L/∂logits), after `forward` on the same input;
-    /// adds the parameter gradients to `workspace.gradients`.
-    func backward(input: UnsafePointer<Float>, batch: Int, workspace: NetworkWorkspace, engine: ComputeEngine) {
-        let gradients = workspace.gradients.pointer
-        for index in stride(from: layers.count - 1, through: 0, by: -1) {
-            let layer = layers[index]
-            let delta = workspace.deltas[index].pointer
-            let layerInput = index == 0 ? input : UnsafePointer(workspace.outputs[index - 1].pointer)
-            // dW[in, out] += Xᵀ · dZ  (X is [batch, in], dZ is [batch, out]). Accumulating (beta 1) also
-            // spares OpenBLAS a pass that zeroes C: the optimizer zeroes the gradients as it consumes them.
-            engine.gemm(transposeA: true, transposeB: false, m: layer.inputSize, n: layer.outputSize, k: batch,
-                        a: layerInput, lda: layer.inputSize, b: delta, ldb: layer.outputSize,
-                        beta: 1, c: gradients + layer.weightOffset, ldc: layer.outputSize)
-            // db[out] += Σ_rows dZ
-            let biasGradient = gradients + layer.biasOffset
-            for row in 0..<batch {
-                let line = delta + row &* layer.outputSize
-                for j in 0..<layer.outputSize { biasGradient[j] += line[j] }
-            }
-            guard index > 0 else { break }  // no gradient for the input pixels
+    /// Forward, loss and the backward pass of ∂L/∂Z for rows `rowOffset..<rowOffset + batch` of
+    /// `workspace` (`input` and `labels` point at those rows' own): afterwards `workspace.deltas[l]` holds
+    /// ∂L/∂Z_l for them. The loss is the mean over `meanOver` rows: a worker handed part of a batch passes
+    /// the whole batch's size. No parameter gradient is formed (see `addWeightGradient`).
+    func computeDeltas(input: UnsafePointer<Float>, labels: UnsafePointer<Float>, batch: Int, meanOver: Int,
+                       workspace: NetworkWorkspace, rowOffset: Int, engine: ComputeEngine) -> BatchStatistics {
+        forward(input: input, batch: batch, workspace: workspace, rowOffset: rowOffset, engine: engine)
+        let last = layers.count - 1
+        let statistics = loss.gradient(logits: workspace.outputs[last].pointer + rowOffset &* outputWidth,
+                                       labels: labels, batch: batch, width: outputWidth, meanOver: meanOver,
+                                       delta: workspace.deltas[last].pointer + rowOffset &* outputWidth)
+        for index in stride(from: layers.count - 1, through: 1, by: -1) {  // no gradient for the input pixels
+            let layer = layers[index], previous = layers[index - 1]
+            let delta = workspace.deltas[index].pointer + rowOffset &* layer.outputSize
+            let previousDelta = workspace.deltas[index - 1].pointer + rowOffset &* previous.outputSize
             // dX[batch, in] = dZ[batch, out] · Wᵀ (W is [in, out]), then through the previous layer's activation.
-            let previous = layers[index - 1]
-            let previousDelta = workspace.deltas[index - 1].pointer
             engine.gemm(transposeA: false, transposeB: true, m: batch, n: layer.inputSize, k: layer.outputSize,
                         a: delta, lda: layer.outputSize, b: parameters.pointer + layer.weightOffset, ldb: layer.outputSize,
                         beta: 0, c: previousDelta, ldc: layer.inputSize)
-            previous.activation.multiplyDerivative(previousDelta, output: workspace.outputs[index - 1].pointer,
-                                                   count: batch * previous.outputSize)
+            previous.activation.multiplyDerivative(
+                previousDelta, output: workspace.outputs[index - 1].pointer + rowOffset &* previous.outputSize,
+                count: batch * previous.outputSize)
+        }
+        return statistics
+    }
+
+    /// Adds layer `index`'s weight gradient for the input rows `inputRows` of W (and, `withBias`, its
+    /// bias gradient) to `workspace.gradients`, over the first `batch` rows of `workspace.deltas[index]`;
+    /// `input` is the layer's input [batch, in]. Rows of W are contiguous in `parameters`, so workers
+    /// that take disjoint `inputRows` write disjoint gradients.
+    func addWeightGradient(_ index: Int, inputRows: Range<Int>, withBias: Bool, input: UnsafePointer<Float>,
+                           batch: Int, workspace: NetworkWorkspace, engine: ComputeEngine) {
+        let layer = layers[index]
+        let gradients = workspace.gradients.pointer
+        let delta = workspace.deltas[index].pointer
+        // dW[in, out] += Xᵀ · dZ  (X is [batch, in], dZ is [batch, out]), rows inputRows of dW. Accumulating
+        // (beta 1) also spares OpenBLAS a pass that zeroes C: the optimizer zeroes the gradients as it
+        // consumes them.
+        if !inputRows.isEmpty {
+            engine.gemm(transposeA: true, transposeB: false, m: inputRows.count, n: layer.outputSize, k: batch,
+                        a: input + inputRows.lowerBound, lda: layer.inputSize, b: delta, ldb: layer.outputSize,
+                        beta: 1, c: gradients + layer.weightOffset + inputRows.lowerBound &* layer.outputSize,
+                        ldc: layer.outputSize)
+        }
+        guard withBias else { return }
+        // db[out] += Σ_rows dZ
+        let biasGradient = gradients + layer.biasOffset
+        for row in 0..<batch {
+            let line = delta + row &* layer.outputSize
+            for j in 0..<layer.outputSize { biasGradient[j] += line[j] }
         }
     }
 }

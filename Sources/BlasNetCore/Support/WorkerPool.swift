@@ -29,9 +29,12 @@ public final class WorkerPool: @unchecked Sendable {  // the task slot is guarde
     private let lock = NSCondition()
     private var threads: [Thread] = []
 
-    /// Spins before a waiting worker sleeps: long enough to cover the gap between two hand-offs of a
-    /// step, short enough that an idle pool (between epochs, during evaluation) leaves the core alone.
-    private static let spinsBeforeSleeping = 20_000
+    /// How long a waiting worker spins before it sleeps: much longer than the gap between two hand-offs
+    /// of a step (waking a sleeping thread costs tens of microseconds, a step's phase about as much), short
+    /// enough that an idle pool (between epochs, during evaluation) soon leaves the core alone.
+    private static let spinNanoseconds: UInt64 = 2_000_000
+    /// Spins between two reads of the clock.
+    private static let spinsPerClockRead = 1024
 
     /// `count` workers in all (count − 1 threads are started).
     public init(count: Int) {
@@ -68,10 +71,12 @@ public final class WorkerPool: @unchecked Sendable {  // the task slot is guarde
         lock.broadcast()
         lock.unlock()
         job.perform(phase: phase, worker: 0)
+        // The caller waits by spinning (the workers' share is short); yielding after a while lets a
+        // descheduled worker back onto a busy core.
         var spins = 0
         while remaining.load(ordering: .acquiring) > 0 {
             spins += 1
-            if spins > Self.spinsBeforeSleeping { sched_yield() }
+            if spins > Self.spinsPerClockRead * 64 { sched_yield() }
         }
     }
 
@@ -79,13 +84,19 @@ public final class WorkerPool: @unchecked Sendable {  // the task slot is guarde
         var seen = 0
         while true {
             var spins = 0
+            var spinStart: UInt64 = 0
             var current = generation.load(ordering: .acquiring)
             while current == seen {
                 spins += 1
-                if spins > Self.spinsBeforeSleeping {
-                    lock.lock()
-                    while generation.load(ordering: .acquiring) == seen { lock.wait() }
-                    lock.unlock()
+                if spins % Self.spinsPerClockRead == 0 {
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    if spinStart == 0 {
+                        spinStart = now
+                    } else if now - spinStart > Self.spinNanoseconds {
+                        lock.lock()
+                        while generation.load(ordering: .acquiring) == seen { lock.wait() }
+                        lock.unlock()
+                    }
                 }
                 current = generation.load(ordering: .acquiring)
             }

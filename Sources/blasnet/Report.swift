@@ -11,7 +11,7 @@ struct Report: ParsableCommand {
             --dense / --sigmoid), then writes DIR/predictions.png — --cells test digits, each captioned \
             with its label and both models' predicted digit and ŷ = P(second digit); mistakes come first \
             and are framed red, disagreements ringed orange — and DIR/training-curves.png — training loss \
-            (log scale) and test accuracy per epoch for both models. --format svg writes .svg files instead.
+            (log scale) and test accuracy per epoch for both models. With three or more classes it also             writes DIR/confusion-matrix.png: both models' test confusion matrices, true label by predicted             label. --format svg writes .svg files instead.
             """)
 
     @OptionGroup var data: DataOptions
@@ -86,18 +86,25 @@ struct Report: ParsableCommand {
         }
         let noun = classNoun(dataset)
         let selection = PredictionGrid.select(labels: labels, models: models, cells: cells)
-        let grid = try PredictionGrid.render(
+        let gridPicture = try PredictionGrid.render(
             images: test.images, imageWidth: dataset.imageColumns, imageHeight: dataset.imageRows, labels: labels,
             models: models, selection: selection,
             title: "\(dataset.name == "mnist" ? "MNIST" : dataset.name) test \(noun) \(labelList(classLabels)): predictions of two networks",
             scoreMeaning: binary ? "ŷ = P(\(noun == "digits" ? "digit" : "label") \(classLabels[1]))" : "ŷ = P(predicted)",
             format: format)
         let curves = try TrainingCurves.render(series: [denseResult.series, sigmoidResult.series], format: format)
+        let matrix = binary ? nil : try ConfusionMatrixChart.render(
+            classLabels: classLabels.map(String.init),
+            models: [denseResult, sigmoidResult].map { ConfusionMatrixChart.Model(name: $0.name, counts: $0.evaluation.confusion) },
+            title: "Confusion matrices on the \(dataset.name == "mnist" ? "MNIST" : dataset.name) test set", format: format)
         let gridPath = (out as NSString).appendingPathComponent("predictions.\(format.fileExtension)")
         let curvesPath = (out as NSString).appendingPathComponent("training-curves.\(format.fileExtension)")
-        try AtomicFile.write(grid.data, to: gridPath)
+        let matrixPath = (out as NSString).appendingPathComponent("confusion-matrix.\(format.fileExtension)")
+        try AtomicFile.write(gridPicture.data, to: gridPath)
         try AtomicFile.write(curves.data, to: curvesPath)
-        print("wrote \(gridPath) (\(selection.indices.count) digits; \(selection.subtitle)) and \(curvesPath)")
+        if let matrix { try AtomicFile.write(matrix.data, to: matrixPath) }
+        let grid = "\(gridPath) (\(selection.indices.count) \(noun == "digits" ? "digits" : "images"); \(selection.subtitle))"
+        print(matrix == nil ? "wrote \(grid) and \(curvesPath)" : "wrote \(grid), \(curvesPath) and \(matrixPath)")
     }
 
     private func model(_ kind: ModelKind, engine kindOfEngine: EngineKind, file: String?,

@@ -111,4 +111,27 @@ final class MultiClassCommandTests: XCTestCase {
         XCTAssertEqual(trained["validation_count"] as? Int, 1266)
         XCTAssertEqual(trained["train_count"] as? Int, 12_665 - 1266)
     }
+
+    func testReportOnThreeClassModelsDrawsTheirConfusionMatrices() throws {
+        let dataDirectory = try realDataDirectory()
+        let directory = try makeTemporaryDirectory(self)
+        var models: [String] = []
+        for kind in ["dense", "sigmoid"] {
+            let path = directory.appendingPathComponent("\(kind).safetensors").path
+            let train = try BlasnetProcess.run(["train", "--model", kind, "--classes", "3,5,8", "--epochs", "1",
+                                                "--batch-size", "256", "--hidden", "16", "--data-dir", dataDirectory,
+                                                "--save", path])
+            XCTAssertEqual(train.status, 0, train.standardError)
+            models.append(path)
+        }
+        let out = directory.appendingPathComponent("pictures").path
+        let report = try BlasnetProcess.run(["report", "--dense", models[0], "--sigmoid", models[1], "--classes", "3,5,8",
+                                             "--data-dir", dataDirectory, "--out", out, "--format", "svg"])
+        XCTAssertEqual(report.status, 0, report.standardError)
+        let matrix = (out as NSString).appendingPathComponent("confusion-matrix.svg")
+        XCTAssertTrue(report.standardOutput.hasSuffix("and \(matrix)\n"), report.standardOutput)
+        let svg = try String(contentsOfFile: matrix, encoding: .utf8)
+        XCTAssertTrue(svg.hasPrefix("<?xml"), String(svg.prefix(80)))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("predictions.svg")))
+    }
 }

@@ -77,8 +77,8 @@ struct ArithmeticOptions: ParsableArguments {
             By default training flushes subnormals (below 1.2e-38) to zero, as TensorFlow and JAX do: on x86 \
             each one costs a slow microcode assist, and late in training Adam's moments of rarely lit pixels \
             decay through that range. The weights do not change: 10 epochs from seed 42 on one thread end \
-            with the same weights bit for bit either way. OpenBLAS's own worker threads (--threads 2 and up) \
-            keep IEEE arithmetic regardless (Debian's OpenBLAS does not pass the mode on).
+            with the same weights bit for bit either way. blasnet's worker threads (--threads 2 and up) run \
+            in the same mode.
             """))
     var keepSubnormals = false
 
@@ -113,10 +113,15 @@ struct TrainingOptions: ParsableArguments {
     var seed: UInt64 = TrainingConfiguration.defaultSeed
 
     @Option(help: ArgumentHelp(
-        "Threads for the matrix products.",
+        "Threads that train: each step's rows, then its parameters, are split into this many tasks.",
         discussion: """
-            Capped at the online core count (\(ThreadPolicy.onlineCores) here): more threads than cores only \
-            slow the products down. Default: \(ThreadDefaults.describe).
+            The tasks run on a pool of worker threads, each product single-threaded; every few hundred \
+            steps the step times itself on the pool and on the calling thread alone and keeps the faster \
+            way (a busy or shared second core can make one thread faster), which changes only the speed. \
+            The thread count is part of what a run computes: the same seed, engine and thread count give \
+            the same weights bit for bit; another count splits the sums differently, so the last bits \
+            differ. Capped at the online core count (\(ThreadPolicy.onlineCores) here), with a note: more \
+            threads than cores only wait for each other. Default: \(ThreadDefaults.describe).
             """))
     var threads: Int?
 
@@ -159,8 +164,9 @@ struct TrainingOptions: ParsableArguments {
     }
 }
 
-/// The thread count used when --threads is not given: two threads where the machine has them (beyond the
-/// core count sgemm slows down). Whether two pay at small batches depends on the host: docs/performance.md.
+/// The thread count used when --threads is not given: two threads where the machine has them. The step
+/// falls back to the calling thread alone when the pool does not pay, so the default is not slower than
+/// one thread at any batch size (docs/performance.md has the measurements); more than two is untested.
 enum ThreadDefaults {
     static var threads: Int { min(2, ThreadPolicy.onlineCores) }
     static let describe = "2 (or 1 on a 1-core machine)"

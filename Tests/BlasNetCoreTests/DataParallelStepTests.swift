@@ -62,6 +62,46 @@ final class DataParallelStepTests: XCTestCase {
         }
     }
 
+    /// The step may run its tasks on the pool or on the calling thread alone (when the second core does
+    /// not pay): both ways, and the chooser switching between them, must give the same weights bit for bit.
+    func testPoolAndSoloStepsGiveTheSameWeights() throws {
+        try requireTwoCores()
+        let data = syntheticData(count: 70, width: 96, classes: 3, seed: 6)
+        for engine in [EngineKind.blas, .swift] {
+            func weights(forcedSolo: Bool?) throws -> [UInt32] {
+                let configuration = TrainingConfiguration(model: .dense, epochs: 2, batchSize: 16, seed: 5)
+                let trainer = try Trainer(configuration: configuration, engine: makeEngine(engine, threads: 2), for: data)
+                let step = try XCTUnwrap(trainer.parallelStep, "two threads train on the parallel step")
+                step.forcedSolo = forcedSolo
+                _ = try trainer.train(on: data, test: data)
+                return trainer.network.parameters.array.map(\.bitPattern)
+            }
+            let pool = try weights(forcedSolo: false)
+            XCTAssertEqual(try weights(forcedSolo: true), pool, "\(engine): solo steps")
+            XCTAssertEqual(try weights(forcedSolo: nil), pool, "\(engine): the chooser's trials mix both ways")
+        }
+    }
+
+    /// Phase 1's plan covers every parameter exactly once, splits the large layer by rows of W evenly and
+    /// gives small layers to the least-loaded task.
+    func testGradientPlanCoversEveryParameterOnce() throws {
+        let network = try Network(layerSizes: [784, 128, 64, 10], hiddenActivation: .relu)
+        for tasks in 1...4 {
+            let plan = DataParallelStep.plan(network.layers, tasks: tasks)
+            XCTAssertEqual(plan.count, tasks)
+            var covered = [Int](repeating: 0, count: network.parameterCount)
+            for block in plan.joined() { for index in block.parameters { covered[index] += 1 } }
+            XCTAssertEqual(Set(covered), [1], "\(tasks) tasks: each parameter in exactly one block")
+            let firstLayer = plan.map { $0.filter { $0.layer == 0 }.map(\.inputRows.count).reduce(0, +) }
+            XCTAssertLessThanOrEqual(firstLayer.max()! - firstLayer.min()!, 1, "\(tasks) tasks: 784 rows split evenly")
+        }
+        let two = DataParallelStep.plan(network.layers, tasks: 2)
+        // 784×128 and 128×64 (8,192 weights) split; task 1 holds their biases, so the 64×10 layer goes to task 0.
+        XCTAssertEqual(two[0].map(\.layer), [0, 1, 2])
+        XCTAssertEqual(two[1].map(\.layer), [0, 1])
+        XCTAssertEqual(two[1].map(\.withBias), [true, true])
+    }
+
     /// A batch of one row leaves worker 0 without rows: its step must still be the one-row step.
     func testBatchOfOneRowOnTwoThreads() throws {
         try requireTwoCores()

@@ -2,6 +2,7 @@
 // A training step hands work out twice (the batch's rows, then the parameters' slices), so a hand-off
 // must cost microseconds, not a thread wake-up through Dispatch: workers spin briefly on an atomic
 // generation counter, then sleep on a condition variable, and nothing is allocated per task.
+import COpenBLAS
 import Foundation
 import Synchronization
 import SwiftKernels
@@ -75,6 +76,7 @@ public final class WorkerPool: @unchecked Sendable {  // the task slot is guarde
         // descheduled worker back onto a busy core.
         var spins = 0
         while remaining.load(ordering: .acquiring) > 0 {
+            blasnet_spin_hint()
             spins += 1
             if spins > Self.spinsPerClockRead * 64 { sched_yield() }
         }
@@ -87,6 +89,7 @@ public final class WorkerPool: @unchecked Sendable {  // the task slot is guarde
             var spinStart: UInt64 = 0
             var current = generation.load(ordering: .acquiring)
             while current == seen {
+                blasnet_spin_hint()
                 spins += 1
                 if spins % Self.spinsPerClockRead == 0 {
                     let now = DispatchTime.now().uptimeNanoseconds

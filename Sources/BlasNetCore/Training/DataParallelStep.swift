@@ -1,12 +1,20 @@
 // DataParallelStep: one Adam step on a worker pool, in two hand-offs.
-// Phase 0 splits the batch's rows: each worker gathers its contiguous share into the shared batch input
+// Phase 0 splits the batch's rows: each task gathers its contiguous share into the shared batch input
 // and runs the forward pass, the loss and the backward pass of ∂L/∂Z on it, with single-threaded
-// products, into its rows of one shared workspace. Phase 1 splits the parameters: each worker forms the
+// products, into its rows of one shared workspace. Phase 1 splits the parameters: each task forms the
 // weight gradients of its own rows of W over the whole batch (one product with k = batch, the way one
 // thread would) and applies Adam to exactly those parameters while they are in its cache. No gradient
-// is summed across workers, so nothing is reduced; each gradient element comes from one product of a
+// is summed across tasks, so nothing is reduced; each gradient element comes from one product of a
 // shape fixed by the thread count and batch size, so the same thread count always gives the same
 // weights (a different count splits the products differently, which changes the last bits).
+//
+// The split is a plan of tasks (one per configured thread in each phase), not an assignment: workers
+// claim tasks from a counter, and a task computes the same numbers whichever worker runs it. So when
+// the second core does not pay — the host busy, or its two virtual cores on one physical core — the
+// step can run every task on the calling thread instead (`solo`) with the same results. The step
+// times itself both ways for a few steps now and then and keeps the faster.
+import Dispatch
+import Synchronization
 import SwiftKernels
 
 final class DataParallelStep: WorkerJob {
@@ -16,11 +24,20 @@ final class DataParallelStep: WorkerJob {
     /// Activations and ∂L/∂Z of the whole batch (each worker writes its rows) and the gradients.
     private let workspace: NetworkWorkspace
     private let network: Network
-    /// Phase 1's work: for each worker, the parameter blocks it differentiates and updates.
+    /// Phase 1's tasks: each the parameter blocks it differentiates and updates.
     private let blocks: [[GradientBlock]]
-    /// Each worker's share of the batch statistics. Raw storage: workers write their own element at the
-    /// same time, which an Array property would report as overlapping accesses.
+    /// Tasks per phase: the configured thread count.
+    private let taskCount: Int
+    /// The next task of the current phase to be claimed.
+    private let nextTask = Atomic<Int>(0)
+    /// Each phase-0 task's share of the batch statistics. Raw storage: workers write their own element
+    /// at the same time, which an Array property would report as overlapping accesses.
     private let statistics: UnsafeMutablePointer<BatchStatistics>
+    /// Whether the tasks run on the calling thread alone, and the timing that decides it.
+    private(set) var solo = false
+    private var chooser = ModeChooser()
+    /// Tests set this to run every step one way (true: solo) instead of the chooser's.
+    var forcedSolo: Bool?
 
     // The current step, set by `step` before each hand-off.
     private var images: TrainingImages?
@@ -45,20 +62,21 @@ final class DataParallelStep: WorkerJob {
         engines = (0..<workers).map { _ in makeEngine(kind, threads: 1) }
         workspace = NetworkWorkspace(network: network, capacity: batchSize)
         self.network = network
-        blocks = Self.plan(network.layers, workers: workers)
+        blocks = Self.plan(network.layers, tasks: workers)
+        taskCount = workers
         statistics = .allocate(capacity: workers)
         statistics.initialize(repeating: BatchStatistics(lossSum: 0, correct: 0), count: workers)
     }
 
     deinit { statistics.deallocate() }
 
-    /// Below this many weights per worker a layer is not split: one worker takes it whole.
+    /// Below this many weights per task a layer is not split: one task takes it whole.
     static let minimumSplit = 4096
 
-    /// Phase 1's blocks. A layer with at least `minimumSplit` weights per worker is split by rows of W into
-    /// one even block per worker (the bias with the last); a smaller one goes whole to the worker with the
+    /// Phase 1's tasks. A layer with at least `minimumSplit` weights per task is split by rows of W into
+    /// one even block per task (the bias with the last); a smaller one goes whole to the task with the
     /// fewest weights so far (the lowest index on ties). Every parameter lies in exactly one block.
-    static func plan(_ layers: [DenseLayer], workers: Int) -> [[GradientBlock]] {
+    static func plan(_ layers: [DenseLayer], tasks workers: Int) -> [[GradientBlock]] {
         var blocks = [[GradientBlock]](repeating: [], count: workers)
         var load = [Int](repeating: 0, count: workers)
         func add(_ layer: DenseLayer, _ index: Int, rows: Range<Int>, withBias: Bool, to worker: Int) {
@@ -81,10 +99,9 @@ final class DataParallelStep: WorkerJob {
         return blocks
     }
 
-    /// Worker `worker`'s rows of a batch of `count`: contiguous, sizes differing by at most one.
-    private func share(_ worker: Int, of count: Int) -> Range<Int> {
-        let workers = pool.count
-        return (count * worker / workers)..<(count * (worker + 1) / workers)
+    /// Task `task`'s rows of a batch of `count`: contiguous, sizes differing by at most one.
+    private func share(_ task: Int, of count: Int) -> Range<Int> {
+        (count * task / taskCount)..<(count * (task + 1) / taskCount)
     }
 
     /// Trains on the batch `rows` (indices into `images` and `labels`): gradients, then Adam. The rows are
@@ -97,44 +114,103 @@ final class DataParallelStep: WorkerJob {
         self.labels = labels
         self.batchInput = batchInput
         self.batchLabels = batchLabels
-        pool.run(self, phase: 0)
+        let trySolo = forcedSolo ?? chooser.nextStepSolo(chosen: solo)
+        let started = DispatchTime.now().uptimeNanoseconds
+        run(phase: 0, solo: trySolo)
         var total = BatchStatistics(lossSum: 0, correct: 0)
-        for part in UnsafeBufferPointer(start: statistics, count: pool.count) {  // worker order: the same sum every time
+        for part in UnsafeBufferPointer(start: statistics, count: taskCount) {  // task order: the same sum every time
             total.lossSum += part.lossSum
             total.correct += part.correct
         }
         // A diverged batch must not reach the weights (the trainer stops on it).
         guard total.lossSum.isFinite, total.lossSum / Double(rows.count) <= Trainer.divergedLoss else { return total }
         adam = optimizer.beginStep(parameters: network.parameters, gradients: workspace.gradients)
-        pool.run(self, phase: 1)
+        run(phase: 1, solo: trySolo)
         adam = nil
+        solo = chooser.record(solo: trySolo, nanoseconds: DispatchTime.now().uptimeNanoseconds - started, chosen: solo)
         return total
     }
 
+    /// Runs every task of `phase`: on the calling thread alone, or claimed by the pool's workers.
+    private func run(phase: Int, solo: Bool) {
+        if solo || pool.count == 1 {
+            for task in 0..<taskCount { perform(task: task, phase: phase, engine: engines[0]) }
+        } else {
+            nextTask.store(0, ordering: .relaxed)
+            pool.run(self, phase: phase)
+        }
+    }
+
     func perform(phase: Int, worker: Int) {
+        while true {
+            let task = nextTask.add(1, ordering: .relaxed).oldValue
+            guard task < taskCount else { return }
+            perform(task: task, phase: phase, engine: engines[worker])
+        }
+    }
+
+    private func perform(task: Int, phase: Int, engine: ComputeEngine) {
         guard let batchInput else { return }
         if phase == 0 {
-            let range = share(worker, of: rows.count)
-            statistics[worker] = BatchStatistics(lossSum: 0, correct: 0)
+            let range = share(task, of: rows.count)
+            statistics[task] = BatchStatistics(lossSum: 0, correct: 0)
             guard !range.isEmpty, let images, let labels, let batchLabels else { return }
             let width = images.width
             let start = rows.startIndex + range.lowerBound
             let mine = rows[start..<(start + range.count)]
             images.gather(rows: mine, into: batchInput + range.lowerBound * width)
             for (offset, index) in mine.enumerated() { batchLabels[range.lowerBound + offset] = Float(labels[index]) }
-            statistics[worker] = network.computeDeltas(
+            statistics[task] = network.computeDeltas(
                 input: batchInput + range.lowerBound * width, labels: batchLabels + range.lowerBound,
                 batch: range.count, meanOver: rows.count, workspace: workspace, rowOffset: range.lowerBound,
-                engine: engines[worker])
+                engine: engine)
         } else if let adam {
-            for block in blocks[worker] {
+            for block in blocks[task] {
                 let input = block.layer == 0 ? UnsafePointer(batchInput)
                     : UnsafePointer(workspace.outputs[block.layer - 1].pointer)
                 network.addWeightGradient(block.layer, inputRows: block.inputRows, withBias: block.withBias,
-                                          input: input, batch: rows.count, workspace: workspace,
-                                          engine: engines[worker])
+                                          input: input, batch: rows.count, workspace: workspace, engine: engine)
                 adam.update(block.parameters)
             }
         }
+    }
+}
+
+/// Decides whether a step's tasks run on the pool or on the calling thread alone: every
+/// `interval` steps it times `trials` steps each way, alternating, and keeps the way whose median step
+/// was faster (the pool unless running alone is at least 5 % faster). It decides only the speed:
+/// both ways compute the same numbers.
+struct ModeChooser {
+    static let interval = 256
+    static let trials = 8
+    private var step = 0
+    private var poolTimes: [UInt64] = []
+    private var soloTimes: [UInt64] = []
+
+    init() {
+        poolTimes.reserveCapacity(Self.trials)
+        soloTimes.reserveCapacity(Self.trials)
+    }
+
+    /// Whether the coming step runs solo: alternating during a trial, else as `chosen`.
+    func nextStepSolo(chosen: Bool) -> Bool {
+        let phase = step % Self.interval
+        // A trial alternates pool, solo, pool, … so that a drift of the machine's speed hits both.
+        return phase < 2 * Self.trials ? phase % 2 == 1 : chosen
+    }
+
+    /// Records a step's time; returns the way chosen from now on.
+    mutating func record(solo: Bool, nanoseconds: UInt64, chosen: Bool) -> Bool {
+        defer { step += 1 }
+        let phase = step % Self.interval
+        guard phase < 2 * Self.trials else { return chosen }
+        if solo { soloTimes.append(nanoseconds) } else { poolTimes.append(nanoseconds) }
+        guard phase == 2 * Self.trials - 1 else { return chosen }
+        poolTimes.sort()
+        soloTimes.sort()
+        let decision = soloTimes[soloTimes.count / 2] * 100 < poolTimes[poolTimes.count / 2] * 95
+        poolTimes.removeAll(keepingCapacity: true)
+        soloTimes.removeAll(keepingCapacity: true)
+        return decision
     }
 }

@@ -150,7 +150,7 @@ public final class Trainer {
     /// The best validation epoch's weights, when `keep` is `.best`.
     private let keptParameters: FloatBuffer?
     /// With more than one thread: the step split across workers by rows (see `DataParallelStep`).
-    private let parallelStep: DataParallelStep?
+    let parallelStep: DataParallelStep?
     /// The engine evaluations run on: with a parallel step, worker 0's single-threaded one (OpenBLAS's
     /// thread count is process-wide; the workers' products need it at 1).
     private let evaluationEngine: ComputeEngine

@@ -1,4 +1,6 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
+// 6.2: the first SwiftPM that accepts the kernels' unsafeFlags from a package depended on by version
+// (docs/library.md).
 import PackageDescription
 
 // The pure-Swift matrix kernels are compiled twice: once for the baseline CPU (SSE2 on x86_64, NEON on

@@ -12,15 +12,19 @@ PYTHON=${PYTHON:-python3}
 usage() {
     cat <<EOF
 Usage: scripts/$PROG [--batch-sizes LIST] [--threads LIST] [--epochs N] [--warmup-epochs W]
-                     [--repeats R] [--tools LIST] [--data-dir DIR] [--build]
+                     [--repeats R] [--tools LIST] [--classes LIST|all]
+                     [--data-dir DIR] [--build]
 
-Trains the dense model (784-128-64-1, Adam, MNIST 0 vs 1) with
+Trains the dense model (784-128-64-1 with sigmoid + binary cross-entropy for two
+classes, 784-128-64-K with softmax + cross-entropy for K >= 3; Adam; MNIST, by
+default digits 0 vs 1) with
   blasnet   \$BLASNET_BIN train --json --model dense --engine blas
   numpy     scripts/reference/numpy_dense.py --json
   pytorch   scripts/reference/pytorch_dense.py --json
   jax       scripts/reference/jax_dense.py --json
 and, when asked for with --tools,
   pytorch-ftz  scripts/reference/pytorch_dense.py --json --flush-denormals
+each given the same --classes, --threads, --batch-size, --epochs (and --data-dir),
 for every batch size x thread count, R times each (the repeats are interleaved
 across tools and configurations), and prints one table: the median samples/s
 over the repeats, the test accuracy, and blasnet/tool (>1: blasnet is faster),
@@ -43,6 +47,9 @@ Options:
                       floats to zero; PyTorch and NumPy keep them by default.
                       pytorch-ftz is PyTorch with torch.set_flush_denormal(True),
                       to compare with the same arithmetic.
+  --classes LIST|all  the digits to classify, passed to every tool: 'all' (the
+                      ten digits) or two or more distinct digits separated by
+                      commas; class i is the i-th listed digit (default: 0,1)
   --data-dir DIR      MNIST directory passed to every tool
                       (default: each tool's own: \$BLASNET_DATA_DIR, else data/mnist)
   --build             run 'swift build -c release' in the repository first even
@@ -72,13 +79,14 @@ EPOCHS=4
 WARMUP_EPOCHS=1
 REPEATS=3
 TOOLS=blasnet,numpy,pytorch,jax
+CLASSES=0,1
 DATA_DIR=
 FORCE_BUILD=0
 
 while [[ $# -gt 0 ]]; do
     case $1 in
         -h|--help) usage; exit 0 ;;
-        --batch-sizes|--threads|--epochs|--warmup-epochs|--repeats|--tools|--data-dir)
+        --batch-sizes|--threads|--epochs|--warmup-epochs|--repeats|--tools|--classes|--data-dir)
             [[ $# -ge 2 ]] || die "$1 needs a value"
             case $1 in
                 --batch-sizes) BATCH_SIZES=$2 ;;
@@ -87,6 +95,7 @@ while [[ $# -gt 0 ]]; do
                 --warmup-epochs) WARMUP_EPOCHS=$2 ;;
                 --repeats) REPEATS=$2 ;;
                 --tools) TOOLS=$2 ;;
+                --classes) CLASSES=$2 ;;
                 --data-dir) DATA_DIR=$2 ;;
             esac
             shift 2 ;;
@@ -96,6 +105,7 @@ while [[ $# -gt 0 ]]; do
         --warmup-epochs=*) WARMUP_EPOCHS=${1#*=}; shift ;;
         --repeats=*) REPEATS=${1#*=}; shift ;;
         --tools=*) TOOLS=${1#*=}; shift ;;
+        --classes=*) CLASSES=${1#*=}; shift ;;
         --data-dir=*) DATA_DIR=${1#*=}; shift ;;
         --build) FORCE_BUILD=1; shift ;;
         *) die "unknown argument '$1' (see --help)" ;;
@@ -108,6 +118,11 @@ positive_list --threads "$THREADS"
 [[ $WARMUP_EPOCHS =~ ^(0|[1-9][0-9]{0,5})$ ]] || die "--warmup-epochs must be a non-negative integer (got '$WARMUP_EPOCHS')"
 (( WARMUP_EPOCHS < EPOCHS )) || die "--warmup-epochs ($WARMUP_EPOCHS) must be less than --epochs ($EPOCHS): no epoch would be timed"
 [[ $REPEATS =~ ^[1-9][0-9]*$ ]] || die "--repeats must be a positive integer (got '$REPEATS')"
+[[ $CLASSES == all || $CLASSES =~ ^[0-9](,[0-9])+$ ]] || die "--classes must be 'all' or two or more digits separated by commas, like 0,1 or 3,5,8 (got '$CLASSES')"
+if [[ $CLASSES != all ]]; then
+    IFS=, read -r -a CLASS_LIST <<<"$CLASSES"
+    [[ $(printf '%s\n' "${CLASS_LIST[@]}" | sort -u | wc -l) -eq ${#CLASS_LIST[@]} ]] || die "--classes must list different digits (got '$CLASSES')"
+fi
 IFS=, read -r -a BATCH_LIST <<<"$BATCH_SIZES"
 IFS=, read -r -a THREAD_LIST <<<"$THREADS"
 IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
@@ -175,7 +190,7 @@ DATA_ARGS=()
 
 run_tool() { # TOOL THREADS BATCH -> JSON object on stdout
     local tool=$1 threads=$2 batch=$3
-    local common=(--json --threads "$threads" --batch-size "$batch" --epochs "$EPOCHS" "${DATA_ARGS[@]}")
+    local common=(--json --classes "$CLASSES" --threads "$threads" --batch-size "$batch" --epochs "$EPOCHS" "${DATA_ARGS[@]}")
     case $tool in
         blasnet) "$BLASNET_BIN" train --model dense --engine blas "${common[@]}" ;;
         numpy) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/numpy_dense.py" "${common[@]}" ;;
@@ -186,7 +201,7 @@ run_tool() { # TOOL THREADS BATCH -> JSON object on stdout
 }
 
 total=$(( REPEATS * ${#THREAD_LIST[@]} * ${#BATCH_LIST[@]} * ${#ACTIVE[@]} ))
-echo "$PROG: ${ACTIVE[*]}; threads ${THREADS}; batch ${BATCH_SIZES}; $EPOCHS epoch(s), $WARMUP_EPOCHS warm-up; $REPEATS repeat(s): $total runs" >&2
+echo "$PROG: ${ACTIVE[*]}; classes $CLASSES; threads ${THREADS}; batch ${BATCH_SIZES}; $EPOCHS epoch(s), $WARMUP_EPOCHS warm-up; $REPEATS repeat(s): $total runs" >&2
 n=0
 failures=0
 for ((repeat = 1; repeat <= REPEATS; repeat++)); do
@@ -233,9 +248,15 @@ EOF
 done
 
 echo
-"$PYTHON" - "$RESULTS" "$EPOCHS" "$WARMUP_EPOCHS" "$REPEATS" "${OPENBLAS_CORETYPE:-}" "${OPENBLAS_L2_SIZE:-}" <<'EOF'
+"$PYTHON" - "$RESULTS" "$EPOCHS" "$WARMUP_EPOCHS" "$REPEATS" "$CLASSES" "${OPENBLAS_CORETYPE:-}" "${OPENBLAS_L2_SIZE:-}" <<'EOF'
 import json, os, statistics, sys
-path, epochs, warmup, repeats, coretype, l2 = sys.argv[1:]
+path, epochs, warmup, repeats, classes, coretype, l2 = sys.argv[1:]
+if classes == "all":
+    digits = "all 10 digits"
+elif classes.count(",") == 1:
+    digits = classes.replace(",", " vs ")
+else:
+    digits = f"digits {classes} ({classes.count(',') + 1} classes)"
 runs = [json.loads(l) for l in open(path) if l.strip()]
 if not runs:
     sys.exit("no successful run")
@@ -272,7 +293,7 @@ widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
 def line(cells):
     return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
 timed = int(epochs) - int(warmup)
-print(f"dense model, MNIST 0 vs 1, {epochs} epoch(s) per run ({warmup} warm-up, {timed} timed), median of {repeats} run(s); "
+print(f"dense model, MNIST {digits}, {epochs} epoch(s) per run ({warmup} warm-up, {timed} timed), median of {repeats} run(s); "
       f"{os.cpu_count()} CPU(s) online")
 print("blasnet/tool: median over the repeats of blasnet's rate / the tool's rate in the same repeat")
 print(line(header))

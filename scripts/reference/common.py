@@ -21,8 +21,12 @@ TRAIN_LABELS = "train-labels-idx1-ubyte"
 TEST_IMAGES = "t10k-images-idx3-ubyte"
 TEST_LABELS = "t10k-labels-idx1-ubyte"
 
-# The dense model: 784 -> 128 ReLU -> 64 ReLU -> 1 (sigmoid folded into the loss).
-LAYER_SIZES = (784, 128, 64, 1)
+# The dense model: 784 -> 128 ReLU -> 64 ReLU -> 1 (sigmoid folded into the loss). With K >= 3
+# classes the output layer has K logits (softmax folded into the loss); --hidden changes 128, 64.
+INPUT_SIZE = 784
+DEFAULT_HIDDEN = (128, 64)
+LAYER_SIZES = (INPUT_SIZE, *DEFAULT_HIDDEN, 1)
+ALL_DIGITS = tuple(range(10))
 
 # Adam, Keras flavour (epsilon outside the square root, bias correction folded into the step).
 ADAM_BETA1 = 0.9
@@ -47,18 +51,50 @@ def available_cores():
 
 
 def parse_classes(text):
+    """'all' -> (0, ..., 9); 'A,B[,C...]' -> the listed digits in order (class i is the i-th listed)."""
+    if text.strip().lower() == "all":
+        return ALL_DIGITS
     parts = text.split(",")
-    if len(parts) != 2:
-        raise ValueError(f"expected two digits A,B (got '{text}')")
     try:
-        a, b = (int(p.strip()) for p in parts)
+        digits = tuple(int(p.strip()) for p in parts)
     except ValueError:
-        raise ValueError(f"expected two digits A,B (got '{text}')") from None
-    if not (0 <= a <= 9 and 0 <= b <= 9):
+        raise ValueError(f"expected 'all' or two or more digits separated by commas, "
+                         f"like 0,1 or 3,5,8 (got '{text}')") from None
+    if len(digits) < 2:
+        raise ValueError(f"expected at least two digits, like 0,1 (got '{text}')")
+    if not all(0 <= d <= 9 for d in digits):
         raise ValueError(f"digits must be 0...9 (got '{text}')")
-    if a == b:
-        raise ValueError(f"the two digits must differ (got '{text}')")
-    return a, b
+    if len(set(digits)) != len(digits):
+        raise ValueError(f"the digits must differ (got '{text}')")
+    return digits
+
+
+def parse_hidden(text):
+    """'128,64' -> (128, 64): the widths of the hidden layers, at least one."""
+    try:
+        widths = tuple(int(p.strip()) for p in text.split(","))
+    except ValueError:
+        raise ValueError(f"expected positive integers separated by commas, like 128,64 (got '{text}')") from None
+    if not all(1 <= w <= 65536 for w in widths):
+        raise ValueError(f"widths must be in 1...65536 (got '{text}')")
+    return widths
+
+
+def output_width(class_count):
+    """Logits of the output layer: 1 for two classes (sigmoid + BCE), else one per class (softmax + CE)."""
+    return 1 if class_count == 2 else class_count
+
+
+def layer_sizes(hidden, class_count):
+    return (INPUT_SIZE, *hidden, output_width(class_count))
+
+
+def describe_classes(classes):
+    if len(classes) == 2:
+        return f"digits {classes[0]} vs {classes[1]}"
+    if tuple(classes) == ALL_DIGITS:
+        return "all 10 digits"
+    return f"digits {','.join(map(str, classes))} ({len(classes)} classes)"
 
 
 def _positive_int(name):
@@ -90,6 +126,13 @@ def _classes(text):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _hidden(text):
+    try:
+        return parse_hidden(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _seed(text):
     try:
         value = int(text)
@@ -107,14 +150,20 @@ def parse_args(prog, engine_description, argv=None, flush_denormals_option=False
         prog=prog,
         description=(
             f"Reference implementation of blasnet's dense model in {engine_description}: "
-            "784 -> 128 ReLU -> 64 ReLU -> 1, Glorot-uniform weights, binary cross-entropy "
-            "from logits, Keras-flavoured Adam, reshuffled every epoch. Trains on two MNIST "
-            "digits and reports test accuracy and throughput."))
+            "784 -> 128 ReLU -> 64 ReLU -> 1 logit with binary cross-entropy for two classes, "
+            "-> K logits with softmax cross-entropy for K >= 3; Glorot-uniform weights, "
+            "Keras-flavoured Adam, reshuffled every epoch. Trains on MNIST digits and reports "
+            "test accuracy and throughput."))
     parser.add_argument("--data-dir", metavar="DIR", default=None,
                         help="directory holding the four uncompressed MNIST IDX files "
                              "(default: $BLASNET_DATA_DIR, else data/mnist in the repository)")
-    parser.add_argument("--classes", metavar="A,B", type=_classes, default=(0, 1),
-                        help="two distinct digits: A is class 0, B is class 1 (default: 0,1)")
+    parser.add_argument("--classes", metavar="LIST", type=_classes, default=(0, 1),
+                        help="'all' (the ten digits) or two or more distinct digits separated by commas; "
+                             "class i is the i-th listed digit (3,5,8: 3 is class 0). Two classes: one "
+                             "logit, sigmoid + binary cross-entropy; three or more: one logit per class, "
+                             "softmax + cross-entropy, predicted class = argmax (default: 0,1)")
+    parser.add_argument("--hidden", metavar="LIST", type=_hidden, default=DEFAULT_HIDDEN,
+                        help="widths of the ReLU hidden layers, separated by commas (default: 128,64)")
     parser.add_argument("--epochs", type=_positive_int("--epochs"), default=10,
                         help="passes over the training set (default: 10)")
     parser.add_argument("--batch-size", type=_positive_int("--batch-size"), default=32,
@@ -188,7 +237,8 @@ def _read_idx(path, expected_magic, expected_dims):
 
 
 def load_split(directory, images_name, labels_name, classes):
-    """Images of the two digits as float32 N x 784 in [0, 1] and labels as float32 N (A -> 0, B -> 1)."""
+    """Images of the chosen digits (file order) as float32 N x 784 in [0, 1], and their labels: for two
+    classes float32 N (A -> 0.0, B -> 1.0), for K >= 3 int64 N class indices (classes[i] -> i)."""
     import numpy as np
     images = _read_idx(os.path.join(directory, images_name), 0x00000803, 3)
     labels = _read_idx(os.path.join(directory, labels_name), 0x00000801, 1)
@@ -197,23 +247,31 @@ def load_split(directory, images_name, labels_name, classes):
                         f"has {labels.shape[0]} labels")
     if images.shape[1:] != (28, 28):
         raise DataError(f"{images_name} holds {images.shape[1]}x{images.shape[2]} images, expected 28x28")
-    a, b = classes
-    keep = (labels == a) | (labels == b)
+    lookup = np.full(256, -1, dtype=np.int64)
+    lookup[list(classes)] = np.arange(len(classes))
+    index = lookup[labels]
+    keep = index >= 0
     x = images[keep].reshape(-1, 784).astype(np.float32) / np.float32(255.0)
-    y = (labels[keep] == b).astype(np.float32)
+    y = index[keep]
+    if len(classes) == 2:
+        y = y.astype(np.float32)
     return np.ascontiguousarray(x), y
 
 
 def load_mnist(data_dir, classes):
-    """(x_train, y_train, x_test, y_test) for the two digits; raises DataError with a one-line message."""
+    """(x_train, y_train, x_test, y_test) for the digits; raises DataError with a one-line message."""
     directory = resolve_data_dir(data_dir)
     if not os.path.isdir(directory):
         raise DataError(f"MNIST directory {directory} does not exist; "
                         f"fetch it with scripts/fetch-mnist.sh {directory}")
     x_train, y_train = load_split(directory, TRAIN_IMAGES, TRAIN_LABELS, classes)
     x_test, y_test = load_split(directory, TEST_IMAGES, TEST_LABELS, classes)
-    if len(y_train) == 0 or len(y_test) == 0:
-        raise DataError(f"no images of digits {classes[0]},{classes[1]} in {directory}")
+    import numpy as np
+    for name, y in (("training", y_train), ("test", y_test)):
+        counts = np.bincount(y.astype(np.int64), minlength=len(classes))
+        missing = [str(c) for c, count in zip(classes, counts) if count == 0]
+        if missing:
+            raise DataError(f"no {name} images of digit(s) {','.join(missing)} in {directory}")
     return x_train, y_train, x_test, y_test
 
 
@@ -226,11 +284,12 @@ def glorot_uniform(rng, fan_out, fan_in):
     return rng.uniform(-limit, limit, size=(fan_out, fan_in)).astype(np.float32)
 
 
-def init_dense_params(rng):
-    """[(W1, b1), (W2, b2), (W3, b3)] in nn.Linear layout (W[out, in]), zero biases, from a RandomState."""
+def init_dense_params(rng, sizes=LAYER_SIZES):
+    """[(W1, b1), (W2, b2), ...] in nn.Linear layout (W[out, in]), zero biases, from a RandomState;
+    sizes: input, hidden widths, output (layer_sizes())."""
     import numpy as np
     params = []
-    for fan_in, fan_out in zip(LAYER_SIZES[:-1], LAYER_SIZES[1:]):
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         params.append((glorot_uniform(rng, fan_out, fan_in), np.zeros(fan_out, dtype=np.float32)))
     return params
 
@@ -280,6 +339,7 @@ def summary_object(*, engine, framework_version, engine_details, threads, args, 
         "learning_rate": args.learning_rate,
         "seed": args.seed,
         "classes": list(classes),
+        "hidden_layers": list(args.hidden),
         "train_count": train_count,
         "test_accuracy": result["test_accuracy"],
         "test_errors": result["test_errors"],
@@ -294,9 +354,9 @@ def summary_object(*, engine, framework_version, engine_details, threads, args, 
 
 
 def print_header(prog, engine_details, threads, args, train_count, test_count):
-    a, b = args.classes
-    print(f"{prog}: dense model on {engine_details}; {threads} thread(s); "
-          f"digits {a} vs {b}: {train_count} train, {test_count} test; batch {args.batch_size}, "
+    sizes = "-".join(map(str, layer_sizes(args.hidden, len(args.classes))))
+    print(f"{prog}: dense model {sizes} on {engine_details}; {threads} thread(s); "
+          f"{describe_classes(args.classes)}: {train_count} train, {test_count} test; batch {args.batch_size}, "
           f"{args.epochs} epochs, lr {args.learning_rate}, seed {args.seed}")
     sys.stdout.flush()
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""JAX (CPU) reference of blasnet's dense model: 784 -> 128 ReLU -> 64 ReLU -> 1, BCE from logits, Keras Adam.
+"""JAX (CPU) reference of blasnet's dense model: 784 -> 128 ReLU -> 64 ReLU -> 1, BCE from logits, Keras Adam
+(K >= 3 classes: K logits, softmax cross-entropy from jax.nn.log_softmax).
 
 One jax.jit-compiled train step over (parameters, Adam state, batch): the loss and its
 gradients come from jax.value_and_grad, and the Keras-flavoured Adam update is written out by
@@ -40,20 +41,32 @@ def set_xla_thread_env(threads):
     return flags, os.environ["PJRT_NPROC"]
 
 
-def make_train_step(jax, jnp):
+def make_train_step(jax, jnp, binary):
+    """binary: one logit, y float32 n x 1 in {0, 1}; else K logits, y int32 n class indices."""
     b1, b2, eps = common.ADAM_BETA1, common.ADAM_BETA2, common.ADAM_EPSILON
 
     def logits(params, x):
-        (W1, b1_), (W2, b2_), (W3, b3_) = params
-        h1 = jax.nn.relu(x @ W1.T + b1_)
-        h2 = jax.nn.relu(h1 @ W2.T + b2_)
-        return h2 @ W3.T + b3_
+        h = x
+        for W, b in params[:-1]:
+            h = jax.nn.relu(h @ W.T + b)
+        W, b = params[-1]
+        return h @ W.T + b
 
     def loss_fn(params, x, y):
         z = logits(params, x)
-        # Binary cross-entropy from logits, stable form: max(z,0) - z*y + log1p(exp(-|z|)), batch mean.
-        loss = jnp.mean(jnp.maximum(z, 0) - z * y + jnp.log1p(jnp.exp(-jnp.abs(z))))
+        if binary:
+            # Binary cross-entropy from logits, stable form: max(z,0) - z*y + log1p(exp(-|z|)), batch mean.
+            loss = jnp.mean(jnp.maximum(z, 0) - z * y + jnp.log1p(jnp.exp(-jnp.abs(z))))
+        else:
+            # Softmax cross-entropy, batch mean of -log_softmax(z)[y] (log-sum-exp, stable).
+            log_p = jax.nn.log_softmax(z, axis=1)
+            loss = -jnp.mean(jnp.take_along_axis(log_p, y[:, None], axis=1))
         return loss, z
+
+    def correct_mask(z, y):
+        if binary:
+            return (z[:, 0] > 0) == (y[:, 0] > 0.5)
+        return jnp.argmax(z, axis=1) == y
 
     def train_step(params, m, v, totals, x, y, alpha):
         """One Adam step. alpha = lr*sqrt(1-b2^t)/(1-b1^t) (computed on the host, as in the other
@@ -64,17 +77,21 @@ def make_train_step(jax, jnp):
         v = jax.tree_util.tree_map(lambda v_, g: b2 * v_ + (1 - b2) * (g * g), v, grads)
         params = jax.tree_util.tree_map(lambda p, m_, v_: p - alpha * m_ / (jnp.sqrt(v_) + eps),
                                         params, m, v)
-        correct = jnp.sum(((z > 0) == (y > 0.5)).astype(jnp.float32))
+        correct = jnp.sum(correct_mask(z, y).astype(jnp.float32))
         totals = totals + jnp.stack([loss * x.shape[0], correct])
         return params, m, v, totals
 
     # Parameters, moments and totals are donated: XLA updates them in place.
     step = jax.jit(train_step, donate_argnums=(0, 1, 2, 3))
-    count_errors = jax.jit(lambda params, x, y: jnp.sum((logits(params, x)[:, 0] > 0) != (y > 0.5)))
+    # y of the test set: n floats (binary) or n class indices, as the data comes.
+    if binary:
+        count_errors = jax.jit(lambda params, x, y: jnp.sum((logits(params, x)[:, 0] > 0) != (y > 0.5)))
+    else:
+        count_errors = jax.jit(lambda params, x, y: jnp.sum(jnp.argmax(logits(params, x), axis=1) != y))
     return step, count_errors
 
 
-def warm_up(jax, jnp, np, step, count_errors, params, batch_sizes, x_test, y_test):
+def warm_up(jax, jnp, np, step, count_errors, params, batch_sizes, x_test, y_test, binary):
     """Compile the train step for every batch shape (and the test evaluation) on dummy data,
     outside the timed region. Works on copies, since the step donates its inputs."""
     for size in batch_sizes:
@@ -82,19 +99,25 @@ def warm_up(jax, jnp, np, step, count_errors, params, batch_sizes, x_test, y_tes
         zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
         moments = jax.tree_util.tree_map(jnp.zeros_like, params)
         out = step(copy, zeros, moments, jnp.zeros(2, jnp.float32),
-                   np.zeros((size, 784), np.float32), np.zeros((size, 1), np.float32), np.float32(0))
+                   np.zeros((size, 784), np.float32),
+                   np.zeros((size, 1), np.float32) if binary else np.zeros(size, np.int32), np.float32(0))
         jax.block_until_ready(out)
     count_errors(params, x_test, y_test).block_until_ready()
 
 
 def train(jax, jnp, np, params, rng, x_train, y_train, x_test, y_test, args, on_epoch):
-    step, count_errors = make_train_step(jax, jnp)
+    binary = len(args.classes) == 2
+    step, count_errors = make_train_step(jax, jnp, binary)
     n = len(y_train)
-    y_col = y_train.reshape(-1, 1)
+    if binary:
+        y_col = y_train.reshape(-1, 1)
+    else:
+        y_train, y_test = y_train.astype(np.int32), y_test.astype(np.int32)
+        y_col = y_train
     batch = args.batch_size
     x_test_d, y_test_d = jnp.asarray(x_test), jnp.asarray(y_test)
     shapes = sorted({min(batch, n)} | ({n % batch} if n % batch else set()))
-    warm_up(jax, jnp, np, step, count_errors, params, shapes, x_test_d, y_test_d)
+    warm_up(jax, jnp, np, step, count_errors, params, shapes, x_test_d, y_test_d, binary)
 
     m = jax.tree_util.tree_map(jnp.zeros_like, params)
     v = jax.tree_util.tree_map(jnp.zeros_like, params)
@@ -165,7 +188,8 @@ def main():
         common.fail(PROG, str(error))
 
     rng = np.random.RandomState(args.seed)
-    params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in common.init_dense_params(rng)]
+    sizes = common.layer_sizes(args.hidden, len(args.classes))
+    params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in common.init_dense_params(rng, sizes)]
     details = describe_jax(jax, xla_flags, pjrt_nproc)
     threads = args.threads
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""NumPy reference of blasnet's dense model: 784 -> 128 ReLU -> 64 ReLU -> 1, BCE from logits, Keras Adam.
+"""NumPy reference of blasnet's dense model: 784 -> 128 ReLU -> 64 ReLU -> 1, BCE from logits, Keras Adam
+(K >= 3 classes: K logits, softmax cross-entropy).
 
 Forward and backward are written out by hand; the matrix products go to the BLAS NumPy
 was built with (OpenBLAS in the PyPI wheels). Run with --help for the options.
@@ -16,11 +17,15 @@ PROG = "numpy_dense.py"
 
 
 class DenseModel:
-    """The three layers' parameters as views into one flat float32 buffer, so Adam is a few whole-array ops."""
+    """The layers' parameters as views into one flat float32 buffer, so Adam is a few whole-array ops.
+
+    One output logit (two classes): sigmoid + binary cross-entropy, y float 0/1 (n x 1).
+    K >= 3 logits: softmax + categorical cross-entropy, y int class indices (n)."""
 
     def __init__(self, np, params, learning_rate):
         self.np = np
         self.learning_rate = learning_rate
+        self.binary = params[-1][0].shape[0] == 1
         total = sum(w.size + b.size for w, b in params)
         f32 = np.float32
         self.flat = np.empty(total, dtype=f32)
@@ -40,47 +45,62 @@ class DenseModel:
                 offset = end
         self.step = 0
 
-    def logits(self, x):
+    def forward(self, x):
+        """[x, h1, ..., h_last_hidden], logits z: the inputs of every layer, then the output."""
         np = self.np
-        (W1, W2, W3), (b1, b2, b3) = self.W, self.b
-        h1 = x @ W1.T
-        h1 += b1
-        np.maximum(h1, 0, out=h1)
-        h2 = h1 @ W2.T
-        h2 += b2
-        np.maximum(h2, 0, out=h2)
-        z = h2 @ W3.T
-        z += b3
-        return h1, h2, z
+        inputs = [x]
+        last = len(self.W) - 1
+        for i, (W, b) in enumerate(zip(self.W, self.b)):
+            h = inputs[-1] @ W.T
+            h += b
+            if i == last:
+                return inputs, h
+            np.maximum(h, 0, out=h)
+            inputs.append(h)
+
+    def loss_and_gradient(self, z, y):
+        """(mean loss over the batch, d loss / d z)."""
+        np = self.np
+        n = z.shape[0]
+        if self.binary:
+            # Binary cross-entropy from logits, stable form: max(z,0) - z*y + log1p(exp(-|z|)).
+            e = np.exp(-np.abs(z))
+            loss = float(np.mean(np.maximum(z, 0) - z * y + np.log1p(e)))
+            # d loss / d z = (sigmoid(z) - y) / n, with sigmoid from the same exp(-|z|).
+            sigmoid = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+            dz = sigmoid - y
+        else:
+            # Softmax cross-entropy, stable: with s = z - max(z), loss = log(sum(exp(s))) - s[y].
+            rows = np.arange(n)
+            s = z - z.max(axis=1, keepdims=True)
+            e = np.exp(s)
+            total = e.sum(axis=1, keepdims=True)
+            loss = float(np.mean(np.log(total[:, 0]) - s[rows, y]))
+            # d loss / d z = (softmax(z) - onehot(y)) / n.
+            dz = e / total
+            dz[rows, y] -= 1
+        dz *= np.float32(1.0 / n)
+        return loss, dz
 
     def train_step(self, x, y):
-        """One Adam step on the batch (x: n x 784, y: n x 1). Returns (mean loss, correct predictions)."""
+        """One Adam step on the batch (x: n x 784; y: n x 1 floats for one logit, n class indices for K).
+        Returns (mean loss, correct predictions)."""
         np = self.np
-        n = x.shape[0]
-        (W1, W2, W3) = self.W
-        (gW1, gW2, gW3), (gb1, gb2, gb3) = self.gW, self.gb
-        h1, h2, z = self.logits(x)
+        inputs, z = self.forward(x)
+        loss, dz = self.loss_and_gradient(z, y)
+        if self.binary:
+            correct = int(np.count_nonzero((z > 0) == (y > 0.5)))
+        else:
+            correct = int(np.count_nonzero(z.argmax(axis=1) == y))
 
-        # Binary cross-entropy from logits, stable form: max(z,0) - z*y + log1p(exp(-|z|)).
-        e = np.exp(-np.abs(z))
-        loss = float(np.mean(np.maximum(z, 0) - z * y + np.log1p(e)))
-        correct = int(np.count_nonzero((z > 0) == (y > 0.5)))
-
-        # d loss / d z = (sigmoid(z) - y) / n, with sigmoid from the same exp(-|z|).
-        sigmoid = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
-        dz = sigmoid - y
-        dz *= np.float32(1.0 / n)
-
-        np.matmul(dz.T, h2, out=gW3)
-        np.sum(dz, axis=0, out=gb3)
-        d2 = dz @ W3
-        d2 *= h2 > 0
-        np.matmul(d2.T, h1, out=gW2)
-        np.sum(d2, axis=0, out=gb2)
-        d1 = d2 @ W2
-        d1 *= h1 > 0
-        np.matmul(d1.T, x, out=gW1)
-        np.sum(d1, axis=0, out=gb1)
+        d = dz
+        for i in range(len(self.W) - 1, -1, -1):
+            h = inputs[i]
+            np.matmul(d.T, h, out=self.gW[i])
+            np.sum(d, axis=0, out=self.gb[i])
+            if i > 0:
+                d = d @ self.W[i]
+                d *= h > 0
 
         self.adam()
         return loss, correct
@@ -106,13 +126,15 @@ class DenseModel:
         self.flat -= tmp
 
     def errors(self, x, y):
-        _, _, z = self.logits(x)
-        return int(self.np.count_nonzero((z[:, 0] > 0) != (y > 0.5)))
+        _, z = self.forward(x)
+        if self.binary:
+            return int(self.np.count_nonzero((z[:, 0] > 0) != (y > 0.5)))
+        return int(self.np.count_nonzero(z.argmax(axis=1) != y))
 
 
 def train(np, model, rng, x_train, y_train, x_test, y_test, args, on_epoch):
     n = len(y_train)
-    y_col = y_train.reshape(-1, 1)
+    y_col = y_train.reshape(-1, 1) if model.binary else y_train
     batch = args.batch_size
     epoch_seconds = []
     epoch_losses, epoch_test_accuracies = [], []
@@ -175,7 +197,8 @@ def main():
         common.fail(PROG, str(error))
 
     rng = np.random.RandomState(args.seed)
-    model = DenseModel(np, common.init_dense_params(rng), args.learning_rate)
+    sizes = common.layer_sizes(args.hidden, len(args.classes))
+    model = DenseModel(np, common.init_dense_params(rng, sizes), args.learning_rate)
     details, threads = describe_blas(np, args.threads)
 
     common.run_and_report(

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""PyTorch (CPU) reference of blasnet's dense model: 784 -> 128 ReLU -> 64 ReLU -> 1, BCE from logits, Keras Adam.
+"""PyTorch (CPU) reference of blasnet's dense model: 784 -> 128 ReLU -> 64 ReLU -> 1, BCE from logits, Keras Adam
+(K >= 3 classes: K logits, nn.CrossEntropyLoss).
 
 nn.Linear layers and autograd for the gradients; the Keras-flavoured Adam update is written
 out by hand under torch.no_grad() (torch.optim.Adam puts epsilon inside the bias correction).
@@ -61,17 +62,33 @@ class KerasAdam:
                 p.addcdiv_(m, v.sqrt().add_(eps), value=-alpha)
 
 
-def errors(torch, model, x, y):
+def correct_count(z, y, binary):
+    """Right predictions: the sign of the one logit against y in {0., 1.}, else argmax against the class index."""
+    if binary:
+        return int(((z > 0) == (y > 0.5)).sum().item())
+    return int((z.argmax(dim=1) == y).sum().item())
+
+
+def errors(torch, model, x, y, binary):
     with torch.inference_mode():
-        z = model(x)[:, 0]
-        return int(((z > 0) != (y > 0.5)).sum().item())
+        z = model(x)
+        if binary:
+            return int(((z[:, 0] > 0) != (y > 0.5)).sum().item())
+        return int((z.argmax(dim=1) != y).sum().item())
 
 
 def train(torch, model, rng, x_train, y_train, x_test, y_test, args, on_epoch):
-    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    binary = len(args.classes) == 2
+    if binary:
+        # mean over the batch; stable max(z,0) - z y + log1p(exp(-|z|))
+        loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
+        y_col = y_train.reshape(-1, 1)
+    else:
+        # mean over the batch of log-sum-exp(z) - z[y] (log-softmax, numerically stable)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        y_col = y_train
     optimizer = KerasAdam(torch, model.parameters(), args.learning_rate)
     n = len(y_train)
-    y_col = y_train.reshape(-1, 1)
     batch = args.batch_size
     epoch_seconds = []
     epoch_losses, epoch_test_accuracies = [], []
@@ -86,19 +103,19 @@ def train(torch, model, rng, x_train, y_train, x_test, y_test, args, on_epoch):
             idx = order[lo:lo + batch]
             xb, yb = x_train[idx], y_col[idx]
             z = model(xb)
-            loss = bce(z, yb)  # mean over the batch; stable max(z,0) - z y + log1p(exp(-|z|))
+            loss = loss_fn(z, yb)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             loss_sum += loss.item() * len(idx)
-            correct += int(((z.detach() > 0) == (yb > 0.5)).sum().item())
+            correct += correct_count(z.detach(), yb, binary)
         seconds = time.perf_counter() - start
         epoch_seconds.append(seconds)
-        test_accuracy = 1 - errors(torch, model, x_test, y_test) / len(y_test)
+        test_accuracy = 1 - errors(torch, model, x_test, y_test, binary) / len(y_test)
         epoch_losses.append(loss_sum / n)
         epoch_test_accuracies.append(test_accuracy)
         on_epoch(epoch, args.epochs, loss_sum / n, correct / n, test_accuracy, seconds, n)
-    wrong = errors(torch, model, x_test, y_test)
+    wrong = errors(torch, model, x_test, y_test, binary)
     return common.training_result(
         test_errors=wrong, test_count=len(y_test), epoch_seconds=epoch_seconds, samples_per_epoch=n,
         epoch_losses=epoch_losses, epoch_test_accuracies=epoch_test_accuracies)
@@ -147,7 +164,8 @@ def main():
         common.fail(PROG, str(error))
 
     rng = np.random.RandomState(args.seed)
-    model = build_model(torch, common.init_dense_params(rng))
+    sizes = common.layer_sizes(args.hidden, len(args.classes))
+    model = build_model(torch, common.init_dense_params(rng, sizes))
     x_train, y_train = torch.from_numpy(x_train), torch.from_numpy(y_train)
     x_test, y_test = torch.from_numpy(x_test), torch.from_numpy(y_test)
     details = describe_torch(torch)

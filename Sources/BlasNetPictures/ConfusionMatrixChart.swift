@@ -70,7 +70,7 @@ public enum ConfusionMatrixChart {
         let correct = (0..<classes).reduce(0) { $0 + model.counts[$1][$1] }
         let errors = total - correct
         drawing.text(model.name, x: x0 + side / 2, y: y0 - 34, size: 14, bold: true, anchor: .center)
-        drawing.text("\(errors) of \(total) wrong", x: x0 + side / 2, y: y0 - 16, size: 12, color: .darkGray,
+        drawing.text("\(errors) of \(plural(total, "test image")) wrong", x: x0 + side / 2, y: y0 - 16, size: 12, color: .darkGray,
                      anchor: .center)
         let countSize = cell >= 48 ? 12.0 : 9.0
         func share(_ actual: Int, _ predicted: Int) -> Double {

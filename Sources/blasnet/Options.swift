@@ -155,7 +155,7 @@ struct TrainingOptions: ParsableArguments {
 
     /// The engine with its thread count resolved and capped; says so on stderr when capped.
     func makeEngine() -> ComputeEngine {
-        let requested = threads ?? ThreadDefaults.threads
+        let requested = threads ?? ThreadDefaults.threads(batchSize: batchSize)
         let (count, capped) = ThreadPolicy.resolve(requested: requested)
         if capped {
             printError("note: --threads \(requested) exceeds the \(count) online cores; using \(count)")
@@ -164,12 +164,19 @@ struct TrainingOptions: ParsableArguments {
     }
 }
 
-/// The thread count used when --threads is not given: two threads where the machine has them. The step
-/// falls back to the calling thread alone when the pool does not pay, so the default is not slower than
-/// one thread at any batch size (docs/performance.md has the measurements); more than two is untested.
+/// The thread count used when --threads is not given: the fastest setting measured for the batch size
+/// (docs/performance.md). Below `parallelBatchSize` rows a step's products are too small for two threads to
+/// pay reliably on a shared 2-core host (whether they do depends on the host's load), so the default is one
+/// thread there — which also keeps the default run's weights those of the original model, bit for bit. From `parallelBatchSize` on, two threads where the machine
+/// has them (more than two is untested).
 enum ThreadDefaults {
-    static var threads: Int { min(2, ThreadPolicy.onlineCores) }
-    static let describe = "2 (or 1 on a 1-core machine)"
+    static let parallelBatchSize = 128
+
+    static func threads(batchSize: Int) -> Int {
+        batchSize >= parallelBatchSize ? min(2, ThreadPolicy.onlineCores) : 1
+    }
+
+    static let describe = "1 below batch size \(parallelBatchSize), else 2 (or the core count, if 1)"
 }
 
 func printError(_ message: String) {

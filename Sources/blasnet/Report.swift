@@ -110,7 +110,7 @@ struct Report: ParsableCommand {
     private func model(_ kind: ModelKind, engine kindOfEngine: EngineKind, file: String?,
                        dataset: LoadedDataset) throws -> ModelResult {
         let (train, test) = (dataset.train, dataset.test)
-        let engine = makeEngine(kindOfEngine, threads: ThreadPolicy.resolve(requested: 2).threads)
+        let engine = makeEngine(kindOfEngine, threads: ThreadDefaults.threads(batchSize: TrainingConfiguration().batchSize))
         let name = "\(kind) on \(kindOfEngine == .blas ? "OpenBLAS" : "Swift")"
         if let file {
             let loaded = try ModelFile.load(file)

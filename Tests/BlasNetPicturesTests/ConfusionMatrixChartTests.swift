@@ -36,7 +36,7 @@ final class ConfusionMatrixChartTests: XCTestCase {
         for count in ["90", "10", "100", "50"] { XCTAssertTrue(strings.contains(count), "count \(count) is written") }
         XCTAssertFalse(strings.contains("0"), "empty cells carry no number")
         XCTAssertEqual(strings.filter { $0 == "8" }.count, 4, "each label on both axes of both panels")
-        XCTAssertTrue(strings.contains("60 of 300 wrong"))
+        XCTAssertTrue(strings.contains("60 of 300 test images wrong"), "\(strings)")
         XCTAssertTrue(strings.contains("predicted label"))
     }
 

@@ -215,6 +215,7 @@ final class CommandLineTests: XCTestCase {
             XCTAssertEqual(epochSeconds.reduce(0, +), try XCTUnwrap(trained["train_seconds"] as? Double), accuracy: 1e-9, kind)
             XCTAssertEqual(trained["train_count"] as? Int, 12_665, kind)
             XCTAssertEqual(trained["flushes_subnormals"] as? Bool, flushes, kind)
+            XCTAssertEqual(trained["threads"] as? Int, min(2, ThreadPolicy.onlineCores), "\(kind): batch \(batch) defaults to 2 threads")
             XCTAssertEqual(try ModelFile.load(model).metadata["subnormals"], flushes ? "flushed" : "kept", kind)
             let eval = try BlasnetProcess.run(["eval", "--model", model, "--data-dir", dataDirectory, "--json"])
             XCTAssertEqual(eval.status, 0, eval.standardError)
@@ -225,6 +226,19 @@ final class CommandLineTests: XCTestCase {
             let confusion = try XCTUnwrap(evaluated["confusion"] as? [[Int]])
             XCTAssertEqual(confusion.flatMap { $0 }.reduce(0, +), 2115)
             XCTAssertEqual(confusion[0][1] + confusion[1][0], evaluated["test_errors"] as? Int)
+        }
+    }
+
+    /// Below batch size 128 two threads do not pay reliably, so the default is one thread (and the
+    /// default run keeps the original single-threaded weights); --threads still overrides it.
+    func testDefaultThreadCountFollowsTheBatchSize() throws {
+        let dataDirectory = try realDataDirectory()
+        for (arguments, expected) in [([String](), 1), (["--threads", "2"], min(2, ThreadPolicy.onlineCores))] {
+            let train = try BlasnetProcess.run(["train", "--epochs", "1", "--batch-size", "100", "--data-dir", dataDirectory,
+                                                "--json"] + arguments)
+            XCTAssertEqual(train.status, 0, train.standardError)
+            let trained = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(train.standardOutput.utf8)) as? [String: Any])
+            XCTAssertEqual(trained["threads"] as? Int, expected, "batch 100, \(arguments)")
         }
     }
 

@@ -44,10 +44,10 @@ struct Bench: ParsableCommand {
     @Option(help: "Comma-separated batch sizes.")
     var batchSizes: String = "32,256"
 
-    @Option(help: "Timed epochs per configuration (after one warm-up epoch).")
+    @Option(parsing: .unconditional, help: "Timed epochs per configuration (after one warm-up epoch).")
     var repeats: Int = 5
 
-    @Option(help: "Seed for every configuration.")
+    @Option(parsing: .unconditional, help: "Seed for every configuration.")
     var seed: UInt64 = TrainingConfiguration.defaultSeed
 
     @Flag(help: "Skip the 2048³ SGEMM timed before each configuration (no SGEMM or %peak; faster).")
@@ -108,6 +108,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let configurations = try parsedConfigurations()
+        Interrupt.exitOnInterrupt("blasnet bench: interrupted; no results printed or written")
         for note in cappedThreadNotes { printError(note) }
         var datasets: [String: LoadedDataset] = [:]
         for task in configurations.map(\.classes).uniqued() {

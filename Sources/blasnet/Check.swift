@@ -25,8 +25,10 @@ struct Check: ParsableCommand {
     @Flag(help: "Measure the configurations over many seeds and write a proposed baseline.")
     var calibrate = false
 
-    @Option(help: "With --calibrate: how many seeds (1…N).")
-    var seeds: Int = 20
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --calibrate: how many seeds (1…N).", discussion: "Default: 20."))
+    var seeds: Int?
+
+    private var seedCount: Int { seeds ?? 20 }
 
     @Option(help: "With --calibrate: where to write the proposed baseline.")
     var output: String = "data/baseline.proposed.json"
@@ -38,14 +40,16 @@ struct Check: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if seeds < 1 { throw ValidationError("--seeds must be at least 1 (got \(seeds))") }
-        if !calibrate && (force || output != "data/baseline.proposed.json") {
-            throw ValidationError("--output and --force only apply with --calibrate")
+        if seedCount < 1 { throw ValidationError("--seeds must be at least 1 (got \(seedCount))") }
+        if !calibrate && (force || output != "data/baseline.proposed.json" || seeds != nil) {
+            throw ValidationError("--seeds, --output and --force only apply with --calibrate")
         }
     }
 
     func run() throws {
         let baselineFile = try Baseline.load(from: baseline)
+        Interrupt.exitOnInterrupt(calibrate ? "blasnet check: interrupted; no baseline written"
+                                            : "blasnet check: interrupted; the accuracy gate did not run to the end")
         var datasets = DatasetCache(directory: data.directory)
         if calibrate {
             try runCalibration(baselineFile, datasets: &datasets)
@@ -119,14 +123,14 @@ struct Check: ParsableCommand {
         for (index, configuration) in baselineFile.configurations.enumerated() {
             let (train, test) = try datasets.sets(for: configuration)
             let (calibrated, configurationTolerance) = try RegressionCheck.calibrate(
-                configuration, seeds: (1...UInt64(seeds)).map { $0 }, train: train, test: test, machine: machine,
+                configuration, seeds: (1...UInt64(seedCount)).map { $0 }, train: train, test: test, machine: machine,
                 date: date, progress: { printError("… " + $0) })
             proposed.configurations[index] = calibrated
             // Each task's own tolerance: ten classes on 10,000 images round differently from 0 vs 1.
             proposed.configurations[index].engineAgreementTolerance = configurationTolerance
             tolerance = max(tolerance, configurationTolerance)
             if let calibration = calibrated.calibration {
-                print("\(configuration.name): accuracy over \(seeds) seeds min \(percent4(calibration.minAccuracy)) "
+                print("\(configuration.name): accuracy over \(seedCount) seeds min \(percent4(calibration.minAccuracy)) "
                       + "median \(percent4(calibration.medianAccuracy)) max \(percent4(calibration.maxAccuracy)); "
                       + "proposed floor \(percent4(calibrated.floorAccuracy)) (was \(percent4(configuration.floorAccuracy)))")
             }

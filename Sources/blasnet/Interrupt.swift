@@ -25,6 +25,20 @@ enum Interrupt {
         source = signalSource
     }
 
+    /// For commands that write nothing until they finish (bench, check): Ctrl-C exits at once with
+    /// `message` on stderr and status 130; their files are written atomically, so nothing half-made stays.
+    static func exitOnInterrupt(_ message: String) {
+        guard source == nil else { return }
+        signal(SIGINT, SIG_IGN)
+        let signalSource = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        signalSource.setEventHandler {
+            printError(message)
+            exit(130)
+        }
+        signalSource.resume()
+        source = signalSource
+    }
+
     /// Exit status for a run stopped by Ctrl-C (128 + SIGINT).
     static let exitCode = ExitCode(130)
 }

@@ -97,22 +97,22 @@ struct TrainingOptions: ParsableArguments {
                                discussion: "Default: blas for the dense model, swift for the sigmoid model."))
     var engine: EngineKind?
 
-    @Option(help: ArgumentHelp("Passes over the training set.", discussion: "Default: 10."))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Passes over the training set.", discussion: "Default: 10."))
     var epochs: Int?
 
-    @Option(help: "Samples per Adam step (the last partial batch is kept).")
+    @Option(parsing: .unconditional, help: "Samples per Adam step (the last partial batch is kept).")
     var batchSize: Int = 32
 
-    @Option(help: ArgumentHelp("Adam learning rate.",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Adam learning rate.",
                                discussion: """
             Default: 0.001 (Keras's Adam default) for both models; the sigmoid net trains well with it too.
             """))
     var learningRate: Float?
 
-    @Option(help: "Seed of the one random generator behind the initial weights and the batch order.")
+    @Option(parsing: .unconditional, help: "Seed of the one random generator behind the initial weights and the batch order.")
     var seed: UInt64 = TrainingConfiguration.defaultSeed
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Threads that train: each step's rows, then its parameters, are split into this many tasks.",
         discussion: """
             The tasks run on a pool of worker threads, each product single-threaded; every few hundred \

@@ -17,7 +17,7 @@ struct Predict: ParsableCommand {
     @Argument(help: ArgumentHelp("IDX image files or PGM (P5) files.", valueName: "input"))
     var inputs: [String]
 
-    @Option(help: ArgumentHelp("Show the N most likely labels of each image (models of 3 or more classes).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Show the N most likely labels of each image (models of 3 or more classes).",
                                valueName: "N"))
     var top: Int = 1
 

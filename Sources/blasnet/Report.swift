@@ -25,13 +25,13 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("Use this saved sigmoid model instead of training one.", valueName: "file"))
     var sigmoid: String?
 
-    @Option(help: "Epochs for the models trained here.")
+    @Option(parsing: .unconditional, help: "Epochs for the models trained here.")
     var epochs: Int = 10
 
-    @Option(help: "Seed for the models trained here.")
+    @Option(parsing: .unconditional, help: "Seed for the models trained here.")
     var seed: UInt64 = TrainingConfiguration.defaultSeed
 
-    @Option(help: ArgumentHelp("Test digits in the grid: mistakes first, then correct ones spread over the set. "
+    @Option(parsing: .unconditional, help: ArgumentHelp("Test digits in the grid: mistakes first, then correct ones spread over the set. "
                                + "Never exceeded: if there are more mistakes, the grid says how many it leaves out."))
     var cells: Int = 64
 
@@ -61,8 +61,21 @@ struct Report: ParsableCommand {
 
     func run() throws {
         let dataset = try data.load()
-        let (train, test) = (dataset.train, dataset.test)
+        let createdOut = !FileManager.default.fileExists(atPath: out)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        do {
+            try writePictures(dataset: dataset)
+        } catch {
+            // An interrupted or failed report leaves no empty directory behind.
+            if createdOut, (try? FileManager.default.contentsOfDirectory(atPath: out))?.isEmpty == true {
+                try? FileManager.default.removeItem(atPath: out)
+            }
+            throw error
+        }
+    }
+
+    private func writePictures(dataset: LoadedDataset) throws {
+        let (train, test) = (dataset.train, dataset.test)
         Interrupt.install()
         let denseResult = try model(.dense, engine: .blas, file: dense, dataset: dataset)
         let sigmoidResult = try model(.sigmoid, engine: .swift, file: sigmoid, dataset: dataset)
@@ -125,7 +138,7 @@ struct Report: ParsableCommand {
                                series: TrainingSeries(name: name, losses: metadata?.epochLosses ?? [],
                                                       testAccuracies: metadata?.epochTestAccuracies ?? []))
         }
-        printError("… training the \(kind) model on \(kindOfEngine) (\(epochs) epochs)")
+        printError("… training the \(kind) model on \(kindOfEngine) (\(epochs) epoch\(epochs == 1 ? "" : "s"))")
         let configuration = TrainingConfiguration(model: kind, epochs: epochs, seed: seed)
         let trainer = try Trainer(configuration: configuration, engine: engine, for: train)
         let result: TrainingResult

@@ -21,7 +21,7 @@ struct Train: ParsableCommand {
         valueName: "file"))
     var save: String?
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Hold out this fraction of the training set (stratified, from --seed) to validate after each epoch.",
         discussion: "The test set is then evaluated once, after training, on the kept weights.",
         valueName: "fraction"))
@@ -222,9 +222,9 @@ struct TrainingSummary: Encodable {
 }
 
 func format(_ value: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", value) }
-/// Five decimals for ordinary losses, scientific notation once they shrink below 0.001.
+/// One format for every loss, so a column of them lines up as it shrinks: 1.697e-02, 1.060e-04.
 func lossString(_ loss: Double) -> String {
-    loss >= 1e-3 || loss == 0 ? String(format: "%.5f", loss) : String(format: "%.2e", loss)
+    String(format: "%.3e", loss)
 }
 func errorCount(_ count: Int) -> String { count == 1 ? "1 error" : "\(count) errors" }
 func percent(_ fraction: Double) -> String { String(format: "%.2f%%", fraction * 100) }

@@ -24,11 +24,13 @@ struct BlasnetProcess {
 
     /// Starts blasnet with `arguments` (and extra `environment`); returns the running process and its
     /// stdout and stderr pipes.
-    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+    static func start(_ arguments: [String], environment: [String: String] = [:],
+                      in directory: URL? = nil) throws -> (Process, Pipe, Pipe) {
         guard let executable else { throw XCTSkip("the blasnet executable was not found next to the test bundle") }
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe(), error = Pipe()
         process.standardOutput = output
@@ -38,8 +40,8 @@ struct BlasnetProcess {
     }
 
     /// Runs blasnet to completion.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let (process, output, error) = try start(arguments, environment: environment)
+    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Result {
+        let (process, output, error) = try start(arguments, environment: environment, in: directory)
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -100,12 +102,48 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// A negative number is a value, not an option: it gets its range error, never "Missing value"; and
+    /// a calibration option without --calibrate is refused rather than ignored.
+    func testNegativeNumbersGetTheirRangeErrors() throws {
+        let cases: [([String], String)] = [
+            (["train", "--epochs", "-1"], "--epochs must be at least 1 (got -1)"),
+            (["train", "--batch-size", "-32"], "--batch-size must be"),
+            (["train", "--learning-rate", "-1"], "--learning-rate must be"),
+            (["train", "--threads", "-2"], "--threads must be at least 1 (got -2)"),
+            (["train", "--seed", "-1"], "'-1' is invalid for '--seed"),
+            (["train", "--validation-split", "-0.1"], "--validation-split"),
+            (["report", "--out", "x", "--epochs", "-2"], "--epochs must be at least 1 (got -2)"),
+            (["bench", "--repeats", "-1"], "--repeats"),
+            (["check", "--seeds", "3"], "--seeds, --output and --force only apply with --calibrate"),
+        ]
+        for (arguments, message) in cases {
+            let result = try BlasnetProcess.run(arguments)
+            XCTAssertEqual(result.status, 64, "\(arguments): \(result.standardError)")
+            XCTAssertTrue(result.standardError.contains(message), "\(arguments): \(result.standardError)")
+            XCTAssertFalse(result.standardError.contains("Missing value"), "\(arguments): \(result.standardError)")
+        }
+    }
+
     func testMissingDataDirectoryIsOneLineWithTheFix() throws {
         let result = try BlasnetProcess.run(["train", "--data-dir", "/nonexistent/mnist"])
         XCTAssertEqual(result.status, 1)
         let lines = result.standardError.split(separator: "\n")
         XCTAssertEqual(lines.count, 1, result.standardError)
         XCTAssertTrue(result.standardError.contains("scripts/fetch-mnist.sh"), result.standardError)
+    }
+
+    /// Run from another directory, the missing-data message gives a command that works from there: the
+    /// checkout's fetch script and the data directory, both as absolute paths.
+    func testMissingDataMessageWorksFromAnotherDirectory() throws {
+        let directory = try makeTemporaryDirectory(self)
+        let result = try BlasnetProcess.run(["train", "--data-dir", "no-data-here"], in: directory)
+        XCTAssertEqual(result.status, 1, result.standardError)
+        let message = result.standardError
+        let wanted = directory.appendingPathComponent("no-data-here").standardizedFileURL.path
+        XCTAssertTrue(message.contains(" \(wanted) "), message)
+        let command = try XCTUnwrap(message.components(separatedBy: "fetch MNIST with ").last?.split(separator: " ").first)
+        XCTAssertTrue(command.hasPrefix("/") && command.hasSuffix("scripts/fetch-mnist.sh"), message)
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: String(command)), "\(command) must exist")
     }
 
     func testHelpExplainsTheDefaults() throws {

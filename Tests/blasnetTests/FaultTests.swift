@@ -24,6 +24,41 @@ final class FaultTests: XCTestCase {
                        "nothing saved, no temporary file left")
     }
 
+    /// bench and check write nothing until they finish: Ctrl-C exits 130 with one line saying so.
+    func testInterruptedBenchAndCheckSaySo() throws {
+        let dataDirectory = try realDataDirectory()
+        for (arguments, expected) in [
+            (["bench", "--models", "dense", "--engines", "blas", "--threads", "1", "--batch-sizes", "32", "--classes", "0,1",
+              "--no-peak", "--repeats", "200"], "blasnet bench: interrupted"),
+            (["check"], "blasnet check: interrupted"),
+        ] {
+            let (process, _, error) = try BlasnetProcess.start(arguments + ["--data-dir", dataDirectory])
+            Thread.sleep(forTimeInterval: 1.5)
+            process.interrupt()
+            let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 130, "\(arguments[0]): \(message)")
+            XCTAssertTrue(message.contains(expected), "\(arguments[0]): \(message)")
+        }
+    }
+
+    /// An interrupted report leaves no pictures and no empty --out directory it created.
+    func testInterruptedReportLeavesNoDirectory() throws {
+        let dataDirectory = try realDataDirectory()
+        let out = try makeTemporaryDirectory(self).appendingPathComponent("pictures")
+        let (process, _, error) = try BlasnetProcess.start(["report", "--epochs", "500", "--data-dir", dataDirectory,
+                                                            "--out", out.path])
+        let first = error.fileHandleForReading.availableData  // "… training the dense model …"
+        XCTAssertFalse(first.isEmpty)
+        Thread.sleep(forTimeInterval: 0.5)
+        process.interrupt()
+        let message = String(decoding: first + error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130, message)
+        XCTAssertTrue(message.contains("no pictures or models written"), message)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "the --out directory it made is removed")
+    }
+
     /// kill -9 inside a save over an existing good model: the save is held between writing its temporary
     /// file and renaming it (a test-only pause), the process killed there; the final name must still hold
     /// the old model, byte for byte. (The hidden temporary file is left behind: no code runs after kill -9.)

@@ -15,7 +15,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .directoryMissing(path):
-            return "data directory \(path) does not exist; fetch MNIST with scripts/fetch-mnist.sh \(path)"
+            return "data directory \(path) does not exist; fetch MNIST with \(MNISTDataset.fetchCommand(into: path))"
                 + " (or set BLASNET_DATA_DIR / pass --data-dir)"
         case let .badClasses(message):
             return message
@@ -83,6 +83,26 @@ public struct LoadedDataset: Sendable {
 
 /// Loads the four IDX files of an MNIST-style data set from a directory.
 public enum MNISTDataset {
+    /// A command that fetches MNIST into `directory` from wherever the user is: the fetch script of the
+    /// checkout this binary was built from, and `directory` made absolute, when both can be found;
+    /// else the script's path within a blasnet checkout.
+    public static func fetchCommand(into directory: String) -> String {
+        // This file is <checkout>/Sources/BlasNetIO/Data/MNISTDataset.swift.
+        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let script = checkout.appendingPathComponent("scripts/fetch-mnist.sh").path
+        let absolute = URL(fileURLWithPath: directory, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+            .standardizedFileURL.path
+        func quoted(_ path: String) -> String {
+            path.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+".contains($0) }) ? path
+                : "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }
+        guard FileManager.default.isExecutableFile(atPath: script) else {
+            return "scripts/fetch-mnist.sh \(quoted(absolute)) (run from a blasnet checkout)"
+        }
+        return "\(quoted(script)) \(quoted(absolute))"
+    }
+
     public static let trainImages = "train-images-idx3-ubyte"
     public static let trainLabels = "train-labels-idx1-ubyte"
     public static let testImages = "t10k-images-idx3-ubyte"

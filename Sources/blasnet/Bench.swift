@@ -73,6 +73,7 @@ struct Bench: ParsableCommand {
         if let plot, PictureFormat(path: plot) == nil {
             throw ValidationError("--plot \(plot): the file name must end in .png or .svg")
         }
+        if let plot { try validateOutputPath(plot, option: "--plot") }
     }
 
     func parsedConfigurations() throws -> [BenchmarkConfiguration] {
@@ -136,7 +137,7 @@ struct Bench: ParsableCommand {
                                 testCount: dataset.test.count))
         }
         let report = BenchmarkReport(environment: environment, measurements: measurements, ridges: ridges)
-        if let plot { try drawChart(measurements, environment: environment, to: plot) }
+        // The results first: a chart that fails to write must not cost the measurements.
         if json {
             print(try report.jsonString())
         } else if csv {
@@ -144,6 +145,7 @@ struct Bench: ParsableCommand {
         } else {
             print(report.tableLines.joined(separator: "\n"))
         }
+        if let plot { try drawChart(measurements, environment: environment, to: plot) }
     }
 
     /// The chart: a group per model and batch size, a bar per engine and thread count.

@@ -44,6 +44,7 @@ struct Check: ParsableCommand {
         if !calibrate && (force || output != "data/baseline.proposed.json" || seeds != nil) {
             throw ValidationError("--seeds, --output and --force only apply with --calibrate")
         }
+        if calibrate { try validateOutputPath(output, option: "--output") }
     }
 
     func run() throws {

@@ -18,7 +18,8 @@ enum Interrupt {
         signalSource.setEventHandler {
             if received.add(1, ordering: .relaxed).newValue > 1 {
                 printError("interrupted again: exiting now")
-                exit(130)
+                fflush(nil)
+                _exit(130)  // not exit: its teardown would race the training thread
             }
         }
         signalSource.resume()
@@ -33,7 +34,8 @@ enum Interrupt {
         let signalSource = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         signalSource.setEventHandler {
             printError(message)
-            exit(130)
+            // _exit, not exit: the main thread is still working, and exit's teardown under it can crash.
+            _exit(130)
         }
         signalSource.resume()
         source = signalSource

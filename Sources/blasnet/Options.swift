@@ -183,8 +183,9 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// Rejects, before any work, an output path that cannot be written: empty, a directory, or inside a
-/// directory that does not exist.
+/// Rejects, before any work, an output file path that cannot be written: empty, a directory, inside a
+/// directory that does not exist (or a path through a regular file), or in a directory this process
+/// cannot create files in.
 func validateOutputPath(_ path: String, option: String) throws {
     guard !path.isEmpty else { throw ValidationError("\(option) must not be empty") }
     var isDirectory: ObjCBool = false
@@ -193,7 +194,62 @@ func validateOutputPath(_ path: String, option: String) throws {
     }
     let parent = (path as NSString).deletingLastPathComponent
     let directory = parent.isEmpty ? "." : parent
-    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+    try validateWritableDirectory(directory, for: path, option: option)
+}
+
+/// Rejects, before any work, an output directory that cannot be made or written: an existing regular
+/// file, or a place where it cannot be created (checked at its nearest existing ancestor).
+func validateOutputDirectory(_ path: String, option: String) throws {
+    guard !path.isEmpty else { throw ValidationError("\(option) must not be empty") }
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+        guard isDirectory.boolValue else { throw ValidationError("\(option) \(path) is a file, not a directory") }
+        try validateWritableDirectory(path, for: path, option: option)
+        return
+    }
+    var ancestor = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent()
+    while !FileManager.default.fileExists(atPath: ancestor.path) && ancestor.path != "/" {
+        ancestor = ancestor.deletingLastPathComponent()
+    }
+    try validateWritableDirectory(ancestor.path, for: path, option: option)
+}
+
+/// Throws unless `directory` is a directory in which this process can create a file: it creates and
+/// removes a hidden probe file, so read-only file systems and permissions both count.
+private func validateWritableDirectory(_ directory: String, for path: String, option: String) throws {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
         throw ValidationError("\(option) \(path): directory \(directory) does not exist")
+    }
+    guard isDirectory.boolValue else { throw ValidationError("\(option) \(path): \(directory) is not a directory") }
+    let probe = (directory as NSString).appendingPathComponent(".blasnet-write-test-\(getpid())")
+    let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+    guard descriptor >= 0 else {
+        let reason = String(cString: strerror(errno))
+        throw ValidationError("\(option) \(path): cannot write in \(directory): \(reason)")
+    }
+    close(descriptor)
+    unlink(probe)
+}
+
+/// A command's failure after its options were accepted, printed as one line (exit 1).
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The reason of a Foundation file error in words ("Read-only file system"), not its NSError dump.
+func fileErrorReason(_ error: Error) -> String {
+    let error = error as NSError
+    if let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(underlying.code)))
+    }
+    if error.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(error.code))) }
+    switch error.code {
+    case NSFileWriteFileExistsError: return "a file is in the way"
+    case NSFileWriteVolumeReadOnlyError: return "read-only file system"
+    case NSFileWriteNoPermissionError: return "permission denied"
+    case NSFileWriteOutOfSpaceError: return "no space left on device"
+    default: return error.localizedDescription
     }
 }

@@ -42,7 +42,7 @@ struct Report: ParsableCommand {
     var saveModels = false
 
     func validate() throws {
-        if out.isEmpty { throw ValidationError("--out must not be empty") }
+        try validateOutputDirectory(out, option: "--out")
         if epochs < 1 { throw ValidationError("--epochs must be at least 1 (got \(epochs))") }
         if cells < 1 || cells > 1024 { throw ValidationError("--cells must be within 1…1024 (got \(cells))") }
     }
@@ -62,7 +62,11 @@ struct Report: ParsableCommand {
     func run() throws {
         let dataset = try data.load()
         let createdOut = !FileManager.default.fileExists(atPath: out)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        } catch {
+            throw CommandFailure("--out \(out): cannot create the directory: \(fileErrorReason(error))")
+        }
         do {
             try writePictures(dataset: dataset)
         } catch {

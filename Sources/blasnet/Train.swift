@@ -79,12 +79,18 @@ struct Train: ParsableCommand {
             printError("blasnet: interrupted after training; nothing was saved")
             throw Interrupt.exitCode
         }
+        // Save, then print the results whatever the save did: a failed write must not cost the run.
+        var saveError: Error?
         if let save {
             let metadata = TrainingMetadata(configuration: configuration, engine: engine,
                                             validationFraction: validationSplit ?? 0, result: result)
-            try ModelFile.save(network: trainer.network, kind: configuration.model, classLabels: train.classLabels,
-                               dataset: DatasetIdentity(name: dataset.name, fingerprint: dataset.fingerprint),
-                               metadata: metadata.strings, to: save)
+            do {
+                try ModelFile.save(network: trainer.network, kind: configuration.model, classLabels: train.classLabels,
+                                   dataset: DatasetIdentity(name: dataset.name, fingerprint: dataset.fingerprint),
+                                   metadata: metadata.strings, to: save)
+            } catch {
+                saveError = error
+            }
         }
         if json {
             print(try TrainingSummary(configuration: configuration, engine: engine, network: trainer.network,
@@ -92,8 +98,9 @@ struct Train: ParsableCommand {
                                       result: result).jsonString())
         } else {
             output.printSummary(result, engine: engine, configuration: configuration, validated: validation != nil)
-            if let save { print("saved \(save)") }
+            if let save, saveError == nil { print("saved \(save)") }
         }
+        if let saveError { throw CommandFailure("the model was trained but not saved: \(saveError)") }
     }
 }
 

@@ -101,11 +101,43 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.standardError.contains("/dev/full"), result.standardError)
         XCTAssertTrue(result.standardError.contains("No space left on device"), result.standardError)
+        XCTAssertTrue(result.standardError.contains("trained but not saved"), result.standardError)
         XCTAssertEqual(result.standardError.split(separator: "\n").count, 1, result.standardError)
+        XCTAssertTrue(result.standardOutput.contains("test accuracy"), "the results come first: \(result.standardOutput)")
+        XCTAssertFalse(result.standardOutput.contains("saved /dev/full"), result.standardOutput)
         let attributes = try FileManager.default.attributesOfItem(atPath: "/dev/full")
         XCTAssertEqual(attributes[.type] as? FileAttributeType, .typeCharacterSpecial, "/dev/full is still a device")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: "/dev").filter { $0.contains(".tmp-") }
         XCTAssertEqual(leftovers, [])
+    }
+
+    /// Every output destination is checked before any work: a directory no file can be created in
+    /// (/sys refuses even root), a path through a regular file, an --out that is a file. Nothing trains.
+    func testUnwritableDestinationsAreRefusedBeforeTraining() throws {
+        let directory = try makeTemporaryDirectory(self)
+        let file = directory.appendingPathComponent("plain-file").path
+        FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        let sysWritable = FileManager.default.createFile(atPath: "/sys/blasnet-probe", contents: Data())
+        var cases: [([String], String)] = [
+            (["train", "--save", "\(file)/m.safetensors"], "is not a directory"),
+            (["report", "--out", file], "is a file, not a directory"),
+            (["report", "--out", "\(file)/pictures"], "is not a directory"),
+        ]
+        if !sysWritable {
+            cases += [
+                (["train", "--save", "/sys/m.safetensors"], "cannot write in /sys"),
+                (["report", "--out", "/sys/blasnet-pictures"], "cannot write in /sys"),
+                (["bench", "--plot", "/sys/bench.png"], "cannot write in /sys"),
+                (["check", "--calibrate", "--output", "/sys/baseline.json"], "cannot write in /sys"),
+            ]
+        }
+        for (arguments, message) in cases {
+            let result = try BlasnetProcess.run(arguments)
+            XCTAssertEqual(result.status, 64, "\(arguments): \(result.standardError)")
+            XCTAssertTrue(result.standardError.contains(message), "\(arguments): \(result.standardError)")
+            XCTAssertEqual(result.standardOutput, "", "\(arguments): nothing ran")
+            XCTAssertFalse(result.standardError.contains("NSCocoaErrorDomain"), "\(arguments)")
+        }
     }
 
     func testSaveWhoseParentIsAFileFailsNamingIt() throws {

@@ -39,14 +39,16 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+        // zlib, for gzipped IDX files (Cairo's PNG support needs it anyway).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Portable pure-Swift GEMM (packing, register-blocked SIMD micro-kernel, threads).
         .target(name: "SwiftKernels", swiftSettings: optimizedKernelSettings),
         // The same code inlined into a module built for AVX2 + FMA.
         .target(name: "SwiftKernelsAVX2", dependencies: ["SwiftKernels"], swiftSettings: avx2Settings),
         // The core: buffers, layers, loss, network, Adam, the trainer, the engine protocol and both engines.
         .target(name: "BlasNetCore", dependencies: ["COpenBLAS", "SwiftKernels", "SwiftKernelsAVX2"]),
-        // The file formats: IDX, PGM, the MNIST data set, safetensors, model files, the atomic writer.
-        .target(name: "BlasNetIO", dependencies: ["BlasNetCore", .product(name: "Crypto", package: "swift-crypto")]),
+        // The file formats: IDX (raw or gzipped), PGM, the MNIST data set, safetensors, model files, the atomic writer.
+        .target(name: "BlasNetIO", dependencies: ["BlasNetCore", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         // What a user imports: re-exports the core and the formats.
         .target(name: "BlasNet", dependencies: ["BlasNetCore", "BlasNetIO"]),
         // The throughput benchmark and the accuracy regression check, for the tool.

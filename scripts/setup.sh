@@ -4,7 +4,7 @@ set -euo pipefail
 
 PROG=setup.sh
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-APT_PACKAGES_HINT="pkg-config libopenblas-dev liblapacke-dev libcairo2-dev fonts-dejavu-core"
+APT_PACKAGES_HINT="pkg-config libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev fonts-dejavu-core"
 
 usage() {
     cat <<EOF
@@ -85,6 +85,10 @@ fi
 # Cairo draws the pictures; DejaVu Sans is the font they are drawn in on every machine.
 if ! dpkg_installed libcairo2-dev && ! { have pkg-config && pkg-config --exists cairo; }; then
     MISSING+=(libcairo2-dev)
+fi
+# zlib reads gzipped IDX files (libcairo2-dev brings it in; named for the manifest's pkg-config check).
+if ! dpkg_installed zlib1g-dev && ! { have pkg-config && pkg-config --exists zlib; }; then
+    MISSING+=(zlib1g-dev)
 fi
 if ! dpkg_installed fonts-dejavu-core && [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
     MISSING+=(fonts-dejavu-core)

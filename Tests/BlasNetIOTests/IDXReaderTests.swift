@@ -37,6 +37,59 @@ final class IDXReaderTests: XCTestCase {
         XCTAssertTrue(subset.images.allSatisfy { $0 >= 0 && $0 <= 1 })
     }
 
+    /// gzip's own output of `data` (the tool users have), for the gzip tests.
+    private func gzipped(_ data: Data) throws -> Data {
+        let directory = try makeTemporaryDirectory(self)
+        let file = directory.appendingPathComponent("f")
+        try data.write(to: file)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "gzip -9 -n -c \"$0\" > \"$0.gz\"", file.path]
+        try process.run()
+        process.waitUntilExit()
+        try XCTSkipIf(process.terminationStatus != 0, "gzip is not available")
+        return try Data(contentsOf: URL(fileURLWithPath: file.path + ".gz"))
+    }
+
+    /// A gzipped IDX file reads as the raw one; an MNIST directory of four .gz files (as the mirrors
+    /// serve them) loads, with the same fingerprint as the raw files.
+    func testGzippedFilesReadAsTheRawOnes() throws {
+        let raw = try makeTemporaryDirectory(self), packed = try makeTemporaryDirectory(self)
+        try writePair(in: raw, labels: [0, 1, 1, 0], imagesName: MNISTDataset.trainImages, labelsName: MNISTDataset.trainLabels)
+        try writePair(in: raw, labels: [1, 0], imagesName: MNISTDataset.testImages, labelsName: MNISTDataset.testLabels)
+        for name in [MNISTDataset.trainImages, MNISTDataset.trainLabels, MNISTDataset.testImages, MNISTDataset.testLabels] {
+            let bytes = try Data(contentsOf: raw.appendingPathComponent(name))
+            try gzipped(bytes).write(to: packed.appendingPathComponent(name + ".gz"))
+            XCTAssertEqual(try IDXReader.readFile(packed.appendingPathComponent(name + ".gz").path), bytes, name)
+        }
+        let fromRaw = try MNISTDataset.load(directory: raw.path, classes: .zeroAndOne)
+        let fromGzip = try MNISTDataset.load(directory: packed.path, classes: .zeroAndOne)
+        XCTAssertEqual(fromGzip.train.images, fromRaw.train.images)
+        XCTAssertEqual(fromGzip.test.labels, fromRaw.test.labels)
+        XCTAssertEqual(fromGzip.fingerprint, fromRaw.fingerprint, "the fingerprint is of the IDX bytes, not the packing")
+    }
+
+    /// Damaged gzip files are errors naming the file: cut short, corrupted, followed by junk.
+    func testDamagedGzipFilesAreRejected() throws {
+        let directory = try makeTemporaryDirectory(self)
+        let good = try gzipped(idxBytes(magic: 2049, dimensions: [300], payload: (0..<300).map { UInt8($0 % 10) }))
+        var corrupt = good
+        corrupt[corrupt.startIndex + 20] ^= 0xFF
+        let cases: [(String, Data, String)] = [
+            ("short.gz", good.prefix(good.count / 2), "truncated"),
+            ("corrupt.gz", corrupt, "gzip"),
+            ("trailing.gz", good + Data([1, 2, 3]), "trailing data"),
+        ]
+        for (name, bytes, reason) in cases {
+            let path = directory.appendingPathComponent(name).path
+            try bytes.write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try IDXReader.readLabels(at: path), name) { error in
+                XCTAssertTrue("\(error)".hasPrefix(path), "\(error)")
+                XCTAssertTrue("\(error)".contains(reason), "\(name): \(error)")
+            }
+        }
+    }
+
     func testWrongMagicIsRejected() throws {
         let directory = try makeTemporaryDirectory(self)
         try writePair(in: directory, labels: [0, 1])

@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 
 /// What is wrong with an IDX file. Every case names the file.
@@ -91,14 +92,63 @@ public enum IDXReader {
         return (dimensions, headerLength)
     }
 
-    /// The bytes of the regular file at `path`, or the IDX error naming what is wrong with it.
+    /// The bytes of the regular file at `path`, or the IDX error naming what is wrong with it. A gzip
+    /// file (magic 1f 8b; an IDX file starts with two zero bytes) is decompressed, so `name.gz` reads as
+    /// `name` would.
     static func readFile(_ path: String) throws -> Data {
+        let data: Data
         switch readRegularFile(path) {
-        case let .success(data): return data
+        case let .success(contents): data = contents
         case .failure(.missing): throw IDXError.missing(path: path)
         case .failure(.notARegularFile): throw IDXError.notARegularFile(path: path)
         case let .failure(.unreadable(reason)): throw IDXError.unreadable(path: path, reason: reason)
         }
+        guard data.count >= 2, data[data.startIndex] == 0x1F, data[data.startIndex + 1] == 0x8B else { return data }
+        return try gunzip(data, path: path)
+    }
+
+    /// Largest decompressed gzip file accepted: far above MNIST's 47 MB, small enough that a hostile
+    /// file cannot exhaust memory.
+    static let maximumInflatedSize = 1 << 30
+
+    /// One gzip member, decompressed with zlib; trailing bytes, corrupt data and more than
+    /// `maximumInflatedSize` bytes are errors naming `path`.
+    static func gunzip(_ compressed: Data, path: String) throws -> Data {
+        var stream = z_stream()
+        // 16 + MAX_WBITS: expect a gzip header and trailer. (inflateInit2 is a macro Swift cannot call.)
+        guard inflateInit2_(&stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw IDXError.unreadable(path: path, reason: "zlib could not start")
+        }
+        defer { inflateEnd(&stream) }
+        var output = Data()
+        let chunk = 1 << 20
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        var status: Int32 = Z_OK
+        try compressed.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
+            stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
+            stream.avail_in = uInt(input.count)
+            while status != Z_STREAM_END {
+                let produced: Int = buffer.withUnsafeMutableBufferPointer { out in
+                    stream.next_out = out.baseAddress
+                    stream.avail_out = uInt(chunk)
+                    status = inflate(&stream, Z_NO_FLUSH)
+                    return chunk - Int(stream.avail_out)
+                }
+                guard status == Z_OK || status == Z_STREAM_END else {
+                    let message = stream.msg.map { String(cString: $0) } ?? "status \(status)"
+                    throw IDXError.unreadable(path: path, reason: status == Z_BUF_ERROR
+                                              ? "gzip data ends early (truncated)" : "not valid gzip data (\(message))")
+                }
+                output.append(contentsOf: buffer[0..<produced])
+                guard output.count <= maximumInflatedSize else {
+                    throw IDXError.unreadable(path: path, reason: "decompresses to more than \(maximumInflatedSize) bytes")
+                }
+            }
+            guard stream.avail_in == 0 else {
+                throw IDXError.unreadable(path: path, reason: "\(stream.avail_in) bytes of trailing data after the gzip stream")
+            }
+        }
+        return output
     }
 
     private static func bigEndianUInt32(_ data: Data, at offset: Int) -> UInt32 {

@@ -124,7 +124,12 @@ public enum MNISTDataset {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw DatasetError.directoryMissing(path: directory)
         }
-        func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        // Each file raw, or gzipped as name.gz (as the public mirrors serve them) when the raw one is absent.
+        func path(_ name: String) -> String {
+            let raw = (directory as NSString).appendingPathComponent(name)
+            return !FileManager.default.fileExists(atPath: raw) && FileManager.default.fileExists(atPath: raw + ".gz")
+                ? raw + ".gz" : raw
+        }
         let files = [trainImages, trainLabels, testImages, testLabels].map(path)
         var digests: [Data] = []
         var contents: [Data] = []

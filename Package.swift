@@ -69,7 +69,7 @@ let package = Package(
                     exclude: ["Golden"]),
         .testTarget(name: "BlasNetIOTests", dependencies: ["BlasNetCore", "BlasNetIO", "BlasNetTestSupport"]),
         // Runs the built `blasnet` binary: exact output, exit codes, faults.
-        .testTarget(name: "blasnetTests", dependencies: ["BlasNet", "BlasNetBench", "BlasNetTestSupport"]),
+        .testTarget(name: "blasnetTests", dependencies: ["BlasNet", "BlasNetBench", "BlasNetPictures", "BlasNetTestSupport"]),
         .testTarget(name: "BlasNetPicturesTests", dependencies: ["BlasNetPictures", "CCairo"]),
     ]
 )

@@ -1,5 +1,6 @@
 import BlasNet
 import BlasNetBench
+import BlasNetPictures
 import BlasNetTestSupport
 import Foundation
 import XCTest
@@ -309,11 +310,42 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(lines.first, "\(model) knows 2 classes: 0, 1")
         XCTAssertEqual(lines.count, 1 + 10_000, "the classes, then every image of the IDX file")
 
+        // The same two digits as a user would photograph them: dark ink on white, 3× larger, off-centre in
+        // 100×100 PNGs; a corrupt PNG between them is reported and the other two still answered.
+        var pngs: [String] = []
+        for (index, position) in [0, 1].map({ (index: $0, position: test.labels.firstIndex(of: $0)!) }) {
+            let ink = Array(test.images[(position * 784)..<((position + 1) * 784)])
+            let picture = try Picture.render(width: 100, height: 100, format: .png) { drawing in
+                drawing.grayImage(ink, width: 28, height: 28, x: 9 + Double(index) * 4, y: 13, scale: 3)
+            }
+            let path = directory.appendingPathComponent("photo\(index).png").path
+            try picture.data.write(to: URL(fileURLWithPath: path))
+            pngs.append(path)
+        }
+        let corrupt = directory.appendingPathComponent("corrupt.png").path
+        try Data(contentsOf: URL(fileURLWithPath: pngs[0])).prefix(60).write(to: URL(fileURLWithPath: corrupt))
+        let photos = try BlasnetProcess.run(["predict", "--model", model, pngs[0], corrupt, pngs[1]])
+        XCTAssertEqual(photos.status, 1, "one input failed: \(photos.standardError)")
+        let answers = photos.standardOutput.split(separator: "\n").dropFirst()
+        XCTAssertEqual(answers.count, 2, photos.standardOutput)
+        XCTAssertTrue(answers.first!.hasPrefix("\(pngs[0])[0]: 0 (P = "), photos.standardOutput)
+        XCTAssertTrue(answers.last!.hasPrefix("\(pngs[1])[0]: 1 (P = "), photos.standardOutput)
+        XCTAssertTrue(answers.allSatisfy { $0.contains("[prepared as MNIST: inverted dark-on-light") }, photos.standardOutput)
+        let errors = photos.standardError.split(separator: "\n")
+        XCTAssertEqual(errors.count, 2, photos.standardError)
+        XCTAssertTrue(errors.first!.contains("\(corrupt): not a readable PNG"), photos.standardError)
+        XCTAssertEqual(errors.last, "blasnet: 1 of 3 input files could not be read")
+        let jpeg = directory.appendingPathComponent("photo.jpg").path
+        try Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 16] + Array("JFIF".utf8)).write(to: URL(fileURLWithPath: jpeg))
+        let refused = try BlasnetProcess.run(["predict", "--model", model, jpeg])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.standardError.contains("\(jpeg): JPEG is not supported; convert it to PNG"), refused.standardError)
+
         let text = directory.appendingPathComponent("notes.txt").path
         try Data("hello".utf8).write(to: URL(fileURLWithPath: text))
         let bad = try BlasnetProcess.run(["predict", "--model", model, text])
         XCTAssertEqual(bad.status, 1)
-        XCTAssertTrue(bad.standardError.contains("neither an IDX image file"), bad.standardError)
+        XCTAssertTrue(bad.standardError.contains("not a PNG, an IDX image file"), bad.standardError)
         let missing = try BlasnetProcess.run(["eval", "--model", directory.appendingPathComponent("none").path])
         XCTAssertEqual(missing.status, 1)
         XCTAssertEqual(missing.standardError.split(separator: "\n").count, 1, missing.standardError)

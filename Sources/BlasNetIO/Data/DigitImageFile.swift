@@ -19,7 +19,11 @@ public enum DigitImageFile {
     /// [N, rows·columns] pixels in [0, 1], row-major, for a model of rows × columns images (PGM files
     /// are 28 × 28).
     public static func read(at path: String, rows expectedRows: Int = 28, columns expectedColumns: Int = 28) throws -> [Float] {
-        let data = try IDXReader.readFile(path)
+        try read(IDXReader.readFile(path), path: path, rows: expectedRows, columns: expectedColumns)
+    }
+
+    /// The same from the file's bytes (`path` is named in errors).
+    public static func read(_ data: Data, path: String, rows expectedRows: Int = 28, columns expectedColumns: Int = 28) throws -> [Float] {
         if data.starts(with: [UInt8(ascii: "P"), UInt8(ascii: "5")]) {
             guard expectedRows == 28, expectedColumns == 28 else {
                 throw FormatError.wrongImageSize(path: path, rows: 28, columns: 28, expectedRows: expectedRows,

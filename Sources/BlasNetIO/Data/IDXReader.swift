@@ -95,7 +95,7 @@ public enum IDXReader {
     /// The bytes of the regular file at `path`, or the IDX error naming what is wrong with it. A gzip
     /// file (magic 1f 8b; an IDX file starts with two zero bytes) is decompressed, so `name.gz` reads as
     /// `name` would.
-    static func readFile(_ path: String) throws -> Data {
+    public static func readFile(_ path: String) throws -> Data {
         let data: Data
         switch readRegularFile(path) {
         case let .success(contents): data = contents

@@ -281,6 +281,44 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// A --data-dir holding the four files gzipped, as the public mirrors serve them, trains as the raw
+    /// files do: same data set, same numbers.
+    func testGzippedDataDirectoryTrains() throws {
+        let dataDirectory = try realDataDirectory()
+        let packed = try makeTemporaryDirectory(self).appendingPathComponent("mnist-gz")
+        try FileManager.default.createDirectory(at: packed, withIntermediateDirectories: true)
+        for name in [MNISTDataset.trainImages, MNISTDataset.trainLabels, MNISTDataset.testImages, MNISTDataset.testLabels] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "gzip -1 -c \"$0\" > \"$1\"", (dataDirectory as NSString).appendingPathComponent(name),
+                                 packed.appendingPathComponent(name + ".gz").path]
+            try process.run()
+            process.waitUntilExit()
+            try XCTSkipIf(process.terminationStatus != 0, "gzip is not available")
+        }
+        var outputs: [[String: Any]] = []
+        for directory in [dataDirectory, packed.path] {
+            let train = try BlasnetProcess.run(["train", "--epochs", "1", "--batch-size", "512", "--data-dir", directory, "--json"])
+            XCTAssertEqual(train.status, 0, train.standardError)
+            outputs.append(try XCTUnwrap(JSONSerialization.jsonObject(with: Data(train.standardOutput.utf8)) as? [String: Any]))
+        }
+        XCTAssertEqual(outputs[1]["dataset_sha256"] as? String, outputs[0]["dataset_sha256"] as? String)
+        XCTAssertEqual(outputs[1]["test_accuracy"] as? Double, outputs[0]["test_accuracy"] as? Double)
+    }
+
+    /// Counts agree with their nouns, and losses keep one format as they shrink.
+    func testTextOutputWording() throws {
+        let dataDirectory = try realDataDirectory()
+        let train = try BlasnetProcess.run(["train", "--epochs", "1", "--batch-size", "512", "--data-dir", dataDirectory])
+        XCTAssertEqual(train.status, 0, train.standardError)
+        let text = train.standardOutput
+        XCTAssertTrue(text.contains(", 1 epoch, "), text)
+        XCTAssertFalse(text.contains("1 epochs") || text.contains(" 1 errors"), text)
+        XCTAssertNotNil(text.range(of: #"loss [0-9]\.[0-9]{3}e[-+][0-9]{2}"#, options: .regularExpression), text)
+        let errors = try XCTUnwrap(text.range(of: #"\(([0-9]+) errors? of 2115\)"#, options: .regularExpression), text)
+        XCTAssertEqual(text[errors].contains("(1 error of"), text[errors].hasPrefix("(1 "), String(text[errors]))
+    }
+
     /// `predict` on a PGM written from a test image and on the IDX test file itself.
     func testPredictReadsPGMAndIDXAndRejectsOtherFiles() throws {
         let dataDirectory = try realDataDirectory()

@@ -16,8 +16,9 @@ public enum PNGReader {
         public let luminance: [Float]
     }
 
-    /// Decodes `data`, the contents of `path` (named in errors).
-    public static func read(_ data: Data, path: String) throws -> Image {
+    /// A Cairo image surface decoded from PNG bytes (the caller destroys it), or nil; its status says
+    /// whether decoding worked.
+    static func decodeSurface(_ data: Data) -> OpaquePointer? {
         final class Source {
             let data: Data
             var offset = 0
@@ -28,13 +29,19 @@ public enum PNGReader {
             let source = Unmanaged<Source>.fromOpaque(closure!).takeUnretainedValue()
             let count = Int(length)
             guard let buffer, source.offset + count <= source.data.count else { return CAIRO_STATUS_READ_ERROR }
-            source.data.copyBytes(to: buffer, from: (source.data.startIndex + source.offset)..<(source.data.startIndex + source.offset + count))
+            let start = source.data.startIndex + source.offset
+            source.data.copyBytes(to: buffer, from: start..<(start + count))
             source.offset += count
             return CAIRO_STATUS_SUCCESS
         }
-        guard let surface = withExtendedLifetime(source, {
+        return withExtendedLifetime(source) {
             cairo_image_surface_create_from_png_stream(read, Unmanaged.passUnretained(source).toOpaque())
-        }) else { throw PictureError.invalidData("\(path): not a readable PNG") }
+        }
+    }
+
+    /// Decodes `data`, the contents of `path` (named in errors).
+    public static func read(_ data: Data, path: String) throws -> Image {
+        guard let surface = decodeSurface(data) else { throw PictureError.invalidData("\(path): not a readable PNG") }
         defer { cairo_surface_destroy(surface) }
         let status = cairo_surface_status(surface)
         guard status == CAIRO_STATUS_SUCCESS else {

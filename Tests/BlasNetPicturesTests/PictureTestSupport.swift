@@ -10,23 +10,7 @@ struct DecodedPNG {
     private let pixels: [UInt32]
 
     init(_ data: Data) throws {
-        final class Source {
-            let data: Data
-            var offset = 0
-            init(_ data: Data) { self.data = data }
-        }
-        let source = Source(data)
-        let read: cairo_read_func_t = { closure, buffer, length in
-            let source = Unmanaged<Source>.fromOpaque(closure!).takeUnretainedValue()
-            let count = Int(length)
-            guard source.offset + count <= source.data.count, let buffer else { return CAIRO_STATUS_READ_ERROR }
-            source.data.copyBytes(to: buffer, from: source.offset..<source.offset + count)
-            source.offset += count
-            return CAIRO_STATUS_SUCCESS
-        }
-        let surface = withExtendedLifetime(source) {
-            cairo_image_surface_create_from_png_stream(read, Unmanaged.passUnretained(source).toOpaque())!
-        }
+        let surface = PNGReader.decodeSurface(data)!
         defer { cairo_surface_destroy(surface) }
         guard cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else {
             throw PictureError.cairo(stage: "reading the PNG back", message: String(cString: cairo_status_to_string(cairo_surface_status(surface))))

@@ -176,7 +176,7 @@ enum ThreadDefaults {
         batchSize >= parallelBatchSize ? min(2, ThreadPolicy.onlineCores) : 1
     }
 
-    static let describe = "1 below batch size \(parallelBatchSize), else 2 (or the core count, if 1)"
+    static let describe = "1 below batch size \(parallelBatchSize); from \(parallelBatchSize) on, 2 (1 on a 1-core machine)"
 }
 
 func printError(_ message: String) {

@@ -149,7 +149,8 @@ public final class Trainer {
     private let batchLabels: FloatBuffer
     /// The best validation epoch's weights, when `keep` is `.best`.
     private let keptParameters: FloatBuffer?
-    /// With more than one thread: the step split across workers by rows (see `DataParallelStep`).
+    /// With more than one thread: each step split into tasks on a worker pool, rows then parameters
+    /// (see `DataParallelStep`).
     let parallelStep: DataParallelStep?
     /// The engine evaluations run on: with a parallel step, worker 0's single-threaded one (OpenBLAS's
     /// thread count is process-wide; the workers' products need it at 1).

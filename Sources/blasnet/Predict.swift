@@ -13,15 +13,15 @@ struct Predict: ParsableCommand {
             of mass at the centre; --no-preprocess feeds a PNG of the model's size as it is (white = 1). IDX \
             and PGM pixels are scaled as in training (sample ÷ maximum, so 0…1). Prints the classes the model \
             knows, then per image the predicted label and its probability (--top N: the N most likely \
-            labels). A file that cannot be read gets its error line and the others are still answered; the \
-            exit status is then 1.
+            labels). A directory stands for the files in it. A file that cannot be read gets its error line \
+            and the others are still answered; the exit status is then 1.
             """)
 
     @Option(name: .customLong("model"), help: ArgumentHelp("The safetensors file `blasnet train --save` wrote.",
                                                            valueName: "file"))
     var modelPath: String
 
-    @Argument(help: ArgumentHelp("PNG, IDX image or PGM (P5) files.", valueName: "input"))
+    @Argument(help: ArgumentHelp("PNG, IDX image or PGM (P5) files, or directories of them.", valueName: "input"))
     var inputs: [String]
 
     @Flag(help: "Feed PNG pixels as they are (grey, white = 1), without MNIST's inversion, fitting and centring.")
@@ -70,7 +70,8 @@ struct Predict: ParsableCommand {
         }
         var predictions: [Prediction] = []
         var failures = 0
-        for path in inputs {
+        let files = Self.expandingDirectories(inputs)
+        for path in files {
             let pixels: [Float], inverted: Bool?
             do {
                 (pixels, inverted) = try readImages(at: path, side: side)
@@ -89,7 +90,7 @@ struct Predict: ParsableCommand {
                     top: order.prefix(shown).map { .init(label: labels[$0], probability: row[$0]) }, inverted: inverted))
             }
         }
-        defer { if failures > 0 { printError("blasnet: \(failures) of \(inputs.count) input files could not be read") } }
+        defer { if failures > 0 { printError("blasnet: \(failures) of \(files.count) input files could not be read") } }
         if json {
             print(try jsonLine(predictions))
             if failures > 0 { throw ExitCode(1) }
@@ -135,6 +136,16 @@ struct Predict: ParsableCommand {
             return (try DigitImageFile.read(data, path: path, rows: side, columns: side), nil)
         } catch DigitImageFile.FormatError.unknownFormat {
             throw CommandFailure("\(path): not a PNG, an IDX image file (magic 2051) or a binary PGM (P5) image")
+        }
+    }
+
+    /// `inputs` with each directory replaced by the files in it (sorted by name, hidden files left out).
+    static func expandingDirectories(_ inputs: [String]) -> [String] {
+        inputs.flatMap { input -> [String] in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue,
+                  let names = try? FileManager.default.contentsOfDirectory(atPath: input) else { return [input] }
+            return names.filter { !$0.hasPrefix(".") }.sorted().map { (input as NSString).appendingPathComponent($0) }
         }
     }
 

@@ -373,6 +373,18 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(errors.count, 2, photos.standardError)
         XCTAssertTrue(errors.first!.contains("\(corrupt): not a readable PNG"), photos.standardError)
         XCTAssertEqual(errors.last, "blasnet: 1 of 3 input files could not be read")
+        // The same three files as a directory: answered in name order (corrupt.png, photo0, photo1).
+        let folder = directory.appendingPathComponent("photos")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for path in [pngs[0], corrupt, pngs[1]] {
+            try FileManager.default.copyItem(atPath: path, toPath: folder.appendingPathComponent((path as NSString).lastPathComponent).path)
+        }
+        let fromFolder = try BlasnetProcess.run(["predict", "--model", model, "--json", folder.path])
+        XCTAssertEqual(fromFolder.status, 1, fromFolder.standardError)
+        let folderAnswers = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(fromFolder.standardOutput.utf8)) as? [[String: Any]])
+        XCTAssertEqual(folderAnswers.map { $0["label"] as? Int }, [0, 1])
+        XCTAssertEqual(folderAnswers.map { $0["inverted"] as? Bool }, [true, true])
+        XCTAssertTrue(fromFolder.standardError.contains("corrupt.png: not a readable PNG"), fromFolder.standardError)
         let jpeg = directory.appendingPathComponent("photo.jpg").path
         try Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 16] + Array("JFIF".utf8)).write(to: URL(fileURLWithPath: jpeg))
         let refused = try BlasnetProcess.run(["predict", "--model", model, jpeg])

@@ -5,6 +5,10 @@ import CCairo
 import Foundation
 
 public enum PNGReader {
+    /// Largest picture read (64 megapixels): a photo of a digit is far smaller, and the luminance copy of
+    /// a larger one would take gigabytes.
+    public static let maximumPixels = 1 << 26
+
     /// The PNG signature, for telling PNG files from others by their first bytes.
     public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
@@ -49,9 +53,8 @@ public enum PNGReader {
         }
         cairo_surface_flush(surface)
         let width = Int(cairo_image_surface_get_width(surface)), height = Int(cairo_image_surface_get_height(surface))
-        guard width > 0, height > 0, width <= Picture.maximumSide, height <= Picture.maximumSide,
-              let base = cairo_image_surface_get_data(surface) else {
-            throw PictureError.invalidData("\(path): PNG of \(width)×\(height) pixels is outside 1…\(Picture.maximumSide) per side")
+        guard width > 0, height > 0, width * height <= maximumPixels, let base = cairo_image_surface_get_data(surface) else {
+            throw PictureError.invalidData("\(path): a PNG of \(width)×\(height) pixels; at most \(maximumPixels) pixels are read")
         }
         let stride = Int(cairo_image_surface_get_stride(surface))
         let format = cairo_image_surface_get_format(surface)

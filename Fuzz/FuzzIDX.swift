@@ -5,7 +5,9 @@
 // Every input is parsed as a labels file and as an images file, both from a Data that starts at index 0
 // and from a slice of a larger Data (startIndex 1), and the two answers must agree. Inputs whose header
 // is accepted are also written to a temporary file and read back through readLabels(at:) /
-// readImages(at:), the code the CLI runs. Thrown IDXErrors are expected and ignored (their description
+// readImages(at:), the code the CLI runs. Every input is also inflated as gzip (IDXReader.gunzip, which
+// readFile applies to files starting 1f 8b): it must decompress within the size cap or throw an IDXError
+// naming the file. Thrown IDXErrors are expected and ignored (their description
 // is rendered, to exercise it); a crash, trap, sanitizer report, an error of another type, or a result
 // that contradicts the header is a bug.
 import Foundation
@@ -69,10 +71,23 @@ private func checkHeader(_ data: Data, magic: UInt32) {
     }
 }
 
+private func checkGzip(_ data: Data) {
+    do {
+        let inflated = try IDXReader.gunzip(data, path: fuzzPath)
+        precondition(inflated.count <= IDXReader.maximumInflatedSize, "inflated past the cap: \(inflated.count)")
+        checkHeader(inflated, magic: IDXReader.labelMagic)
+    } catch let error as IDXError {
+        precondition(error.description.contains(fuzzPath), "error does not name the file: \(error)")
+    } catch {
+        fatalError("gunzip threw a non-IDXError: \(error)")
+    }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     let data = Data(bytes: start, count: count)
     checkHeader(data, magic: IDXReader.labelMagic)
     checkHeader(data, magic: IDXReader.imageMagic)
+    checkGzip(data)
     return 0
 }

@@ -95,7 +95,8 @@ mkdir -p "$out" "$corpus" "$artifacts"
 if [ ! -x "$binary" ] || [ -n "$(find "$harness" "${sources[@]}" "$script" -newer "$binary" 2>/dev/null)" ]; then
     echo "fuzz.sh: building $binary from $harness ${sources[*]}" >&2
     build_log=$out/build.log
-    if ! swiftc -sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 \
+    # -I Sources/CZlib: IDXReader inflates gzipped files through zlib's module map (it links libz).
+    if ! swiftc -sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 -I Sources/CZlib \
         -module-name "BlasNetFuzz${name}" "$harness" "${sources[@]}" -o "$binary.tmp" >"$build_log" 2>&1; then
         # ld.gold warns once per ASan helper symbol; those lines are noise.
         grep -v "Cannot export local symbol" "$build_log" >&2 || true

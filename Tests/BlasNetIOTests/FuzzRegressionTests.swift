@@ -87,10 +87,12 @@ final class FuzzRegressionTests: XCTestCase {
             let images = check(Outcome<(pixels: [UInt8], count: Int, rows: Int, columns: Int), IDXError> {
                 try IDXReader.readImages(at: path)
             }, "\(name) as images", path: path, mustRead: expectation(url, validPrefix: "valid-images-"))
-            if let labels {
+            // A gzipped entry's payload is inside its compressed bytes (the gzip tests check the inflating).
+            let gzipped = data.starts(with: [0x1F, 0x8B])
+            if let labels, !gzipped {
                 XCTAssertEqual(labels, Array(data.dropFirst(8)), name)
             }
-            if let images {
+            if let images, !gzipped {
                 XCTAssertEqual(images.pixels.count, images.count * images.rows * images.columns, name)
                 XCTAssertEqual(images.pixels, Array(data.dropFirst(16)), name)
             }

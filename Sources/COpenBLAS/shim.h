@@ -15,4 +15,9 @@ static inline void blasnet_spin_hint(void) {
     __asm__ __volatile__("yield");
 #endif
 }
+
+// A prefetch hint for the trainer's batch gathering: asks for the cache line at `address` ahead of use.
+static inline void blasnet_prefetch(const void *address) {
+    __builtin_prefetch(address, 0, 3);
+}
 #endif

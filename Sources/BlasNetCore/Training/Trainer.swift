@@ -288,6 +288,9 @@ public final class Trainer {
             for step in 0..<steps {
                 let start = step * batchSize
                 let rows = min(batchSize, data.count - start)
+                // The next batch's rows are known: ask for them now, so they arrive while this one trains.
+                let next = start + batchSize
+                if next < data.count { images.prefetch(rows: order[next..<min(next + batchSize, data.count)]) }
                 let batch: BatchStatistics
                 if let parallelStep {
                     batch = parallelStep.step(rows: order[start..<(start + rows)], images: images,

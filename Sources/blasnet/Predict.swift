@@ -71,6 +71,7 @@ struct Predict: ParsableCommand {
         var predictions: [Prediction] = []
         var failures = 0
         let files = Self.expandingDirectories(inputs)
+        guard !files.isEmpty else { throw CommandFailure("no input files: \(inputs.joined(separator: ", ")) holds none") }
         for path in files {
             let pixels: [Float], inverted: Bool?
             do {

@@ -390,6 +390,11 @@ final class CommandLineTests: XCTestCase {
         let refused = try BlasnetProcess.run(["predict", "--model", model, jpeg])
         XCTAssertEqual(refused.status, 1)
         XCTAssertTrue(refused.standardError.contains("\(jpeg): JPEG is not supported; convert it to PNG"), refused.standardError)
+        let empty = directory.appendingPathComponent("empty-folder")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let nothing = try BlasnetProcess.run(["predict", "--model", model, empty.path])
+        XCTAssertEqual(nothing.status, 1)
+        XCTAssertTrue(nothing.standardError.contains("no input files: \(empty.path) holds none"), nothing.standardError)
 
         let text = directory.appendingPathComponent("notes.txt").path
         try Data("hello".utf8).write(to: URL(fileURLWithPath: text))

@@ -281,6 +281,51 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// PNG kinds Cairo itself never writes — 16-bit grey (dark on light), 8-bit palette (light on dark,
+    /// 28×28) and grey + alpha (black ink, transparent paper) — written by a few lines of Python's zlib
+    /// from the first MNIST test digit: each is prepared back into that digit, so the model's answer and
+    /// probability equal those for the IDX image.
+    func testOtherPNGKindsArePreparedIntoTheSameDigit() throws {
+        let dataDirectory = try realDataDirectory()
+        guard let python = findPython3() else { throw XCTSkip("python3 not found") }
+        let directory = try makeTemporaryDirectory(self)
+        let script = #"""
+        import struct, sys, zlib
+        idx, out = sys.argv[1], sys.argv[2]
+        data = open(idx, 'rb').read()
+        img = [list(data[16 + y * 28:16 + (y + 1) * 28]) for y in range(28)]
+        def png(name, width, height, colortype, depth, rows, plte=None):
+            def chunk(kind, body): return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body))
+            blob = bytes([137, 80, 78, 71, 13, 10, 26, 10]) + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, depth, colortype, 0, 0, 0))
+            if plte: blob += chunk(b'PLTE', plte)
+            blob += chunk(b'IDAT', zlib.compress(b''.join(bytes([0]) + r for r in rows))) + chunk(b'IEND', b'')
+            open(out + '/' + name, 'wb').write(blob)
+        def ink(x, y):  # the digit 3x larger at (12, 8) in 100x100
+            return img[(y - 8) // 3][(x - 12) // 3] if 8 <= y < 92 and 12 <= x < 96 else 0
+        png('g16.png', 100, 100, 0, 16, [b''.join(struct.pack('>H', 65535 - 257 * ink(x, y)) for x in range(100)) for y in range(100)])
+        png('pal.png', 28, 28, 3, 8, [bytes(r) for r in img], plte=b''.join(bytes([i, i, i]) for i in range(256)))
+        png('ga.png', 100, 100, 4, 8, [b''.join(bytes([0, ink(x, y)]) for x in range(100)) for y in range(100)])
+        """#
+        let idx = (dataDirectory as NSString).appendingPathComponent(MNISTDataset.testImages)
+        let written = try runPython(python, script, [idx, directory.path])
+        XCTAssertEqual(written.status, 0, written.output)
+        let model = directory.appendingPathComponent("ten.safetensors").path
+        let train = try BlasnetProcess.run(["train", "--classes", "all", "--epochs", "1", "--batch-size", "256",
+                                            "--hidden", "32", "--data-dir", dataDirectory, "--save", model])
+        XCTAssertEqual(train.status, 0, train.standardError)
+        let pngs = ["g16.png", "pal.png", "ga.png"].map { directory.appendingPathComponent($0).path }
+        let result = try BlasnetProcess.run(["predict", "--model", model, "--json"] + pngs)
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let answers = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]])
+        XCTAssertEqual(answers.map { $0["inverted"] as? Bool }, [true, false, true])
+        let reference = try BlasnetProcess.run(["predict", "--model", model, "--json", idx])
+        let first = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(reference.standardOutput.utf8)) as? [[String: Any]])?.first)
+        for answer in answers {
+            XCTAssertEqual(answer["label"] as? Int, first["label"] as? Int, "\(answer)")
+            XCTAssertEqual(answer["probability"] as? Double ?? -1, first["probability"] as? Double ?? -2, accuracy: 1e-6, "\(answer)")
+        }
+    }
+
     /// A --data-dir holding the four files gzipped, as the public mirrors serve them, trains as the raw
     /// files do: same data set, same numbers.
     func testGzippedDataDirectoryTrains() throws {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Golden-state dump for blasnet's GoldenTests: PyTorch (float32) forward, loss, gradients and 3 Keras-Adam steps.
 
-For the "dense" (ReLU) and "sigmoid" 784 -> 128 -> 64 -> 1 models, on one batch of 8 real MNIST
+For the "dense" (ReLU) and "sigmoid" models, 784 -> 64 -> 32 -> 1 (half the default hidden widths, so the
+file stays near 1.3 MB; the code paths are the default model's), on one batch of 8 real MNIST
 rows (the first 4 zeros and the first 4 ones of the training file), writes every tensor that
 Tests/BlasNetCoreTests/GoldenTests.swift checks to one safetensors file (in the style of llm.c's
 test_gpt2.c). Run:
@@ -33,6 +34,8 @@ LEARNING_RATE = 1e-3
 ADAM_STEPS = 3
 BIAS_LIMIT = 0.05
 MODELS = (("dense", "relu"), ("sigmoid", "sigmoid"))
+# The golden models' sizes (GoldenTests.layerSizes): the real input and output, narrower hidden layers.
+LAYER_SIZES = (common.INPUT_SIZE, 64, 32, 1)
 
 
 def parse_args(argv=None):
@@ -68,7 +71,7 @@ def init_params(torch, generator):
     """[(W [out, in], b [out])]: Glorot-uniform weights, uniform ±BIAS_LIMIT biases (nonzero, so the bias
     paths are tested)."""
     params = []
-    for fan_in, fan_out in zip(common.LAYER_SIZES[:-1], common.LAYER_SIZES[1:]):
+    for fan_in, fan_out in zip(LAYER_SIZES[:-1], LAYER_SIZES[1:]):
         limit = (6.0 / (fan_in + fan_out)) ** 0.5
         w = torch.empty(fan_out, fan_in, dtype=torch.float32).uniform_(-limit, limit, generator=generator)
         b = torch.empty(fan_out, dtype=torch.float32).uniform_(-BIAS_LIMIT, BIAS_LIMIT, generator=generator)
@@ -156,7 +159,8 @@ def main(argv=None):
         "torch_version": torch.__version__,
         "numpy_version": np.__version__,
         "seed": str(SEED),
-        "models": "dense: 784-128-64-1 ReLU hidden; sigmoid: 784-128-64-1 sigmoid hidden; logit output",
+        "models": (f"dense: {'-'.join(map(str, LAYER_SIZES))} ReLU hidden; "
+                   f"sigmoid: {'-'.join(map(str, LAYER_SIZES))} sigmoid hidden; logit output"),
         "batch": f"MNIST train rows {','.join(str(r) for r in rows.tolist())} (first 4 zeros, first 4 ones); "
                  "x = pixels/255, y = 1 for digit 1",
         "init": f"Glorot-uniform weights, biases uniform +-{BIAS_LIMIT}",

@@ -1,8 +1,8 @@
 // The confusion-matrix figure: one K×K panel per model, side by side, as scikit-learn's
 // ConfusionMatrixDisplay draws it — rows are the true labels, columns the predicted ones, each cell labelled
 // with its count. The diagonal (correct) shades in blue by its share of its row; a mistake cell shades in
-// red by its row share relative to the panel's commonest mistake, so mistakes of 0.5 % of a row still show
-// and their pattern (which digits are taken for which) stands out.
+// red by its row share relative to the panel's commonest mistake, so even rare mistakes show and their
+// pattern (which digits are taken for which) stands out.
 import Foundation
 
 public enum ConfusionMatrixChart {

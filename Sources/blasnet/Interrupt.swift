@@ -12,33 +12,33 @@ enum Interrupt {
     static var requested: Bool { received.load(ordering: .relaxed) > 0 }
 
     static func install() {
-        guard source == nil else { return }
-        signal(SIGINT, SIG_IGN)
-        let signalSource = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        signalSource.setEventHandler {
-            if received.add(1, ordering: .relaxed).newValue > 1 {
-                printError("interrupted again: exiting now")
-                fflush(nil)
-                _exit(130)  // not exit: its teardown would race the training thread
-            }
+        handleSIGINT {
+            if received.add(1, ordering: .relaxed).newValue > 1 { exitNow("interrupted again: exiting now") }
         }
-        signalSource.resume()
-        source = signalSource
     }
 
     /// For commands that write nothing until they finish (bench, check): Ctrl-C exits at once with
     /// `message` on stderr and status 130; their files are written atomically, so nothing half-made stays.
     static func exitOnInterrupt(_ message: String) {
+        handleSIGINT { exitNow(message) }
+    }
+
+    /// Routes SIGINT to `handler` on a Dispatch queue (once per process).
+    private static func handleSIGINT(_ handler: @escaping @Sendable () -> Void) {
         guard source == nil else { return }
         signal(SIGINT, SIG_IGN)
         let signalSource = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        signalSource.setEventHandler {
-            printError(message)
-            // _exit, not exit: the main thread is still working, and exit's teardown under it can crash.
-            _exit(130)
-        }
+        signalSource.setEventHandler(handler: handler)
         signalSource.resume()
         source = signalSource
+    }
+
+    /// `message` on stderr, then exit 130 through _exit: the main thread is still working, and exit's
+    /// teardown under it can crash.
+    private static func exitNow(_ message: String) -> Never {
+        printError(message)
+        fflush(nil)
+        _exit(130)
     }
 
     /// Exit status for a run stopped by Ctrl-C (128 + SIGINT).

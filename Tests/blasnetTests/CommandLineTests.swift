@@ -95,11 +95,19 @@ final class CommandLineTests: XCTestCase {
             (["report", "--out", "x", "--epochs", "0"], "--epochs"),
             (["report", "--out", "x", "--cells", "0"], "--cells"),
         ]
-        for (arguments, option) in cases {
-            let result = try BlasnetProcess.run(arguments)
-            XCTAssertEqual(result.status, 64, "\(arguments): \(result.standardError)")
-            XCTAssertTrue(result.standardError.contains(option), "\(arguments) must name \(option): \(result.standardError)")
-            XCTAssertFalse(result.standardError.contains("Fatal error"), "\(arguments)")
+        for (arguments, option) in cases { try assertUsageError(arguments, mentions: option) }
+    }
+
+    /// `arguments` is a usage error (exit 64) whose message holds `text` and none of `forbidden`.
+    private func assertUsageError(_ arguments: [String], mentions text: String,
+                                  without forbidden: [String] = ["Fatal error"],
+                                  file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try BlasnetProcess.run(arguments)
+        XCTAssertEqual(result.status, 64, "\(arguments): \(result.standardError)", file: file, line: line)
+        XCTAssertTrue(result.standardError.contains(text), "\(arguments) must say \(text): \(result.standardError)",
+                      file: file, line: line)
+        for phrase in forbidden {
+            XCTAssertFalse(result.standardError.contains(phrase), "\(arguments): \(result.standardError)", file: file, line: line)
         }
     }
 
@@ -118,10 +126,7 @@ final class CommandLineTests: XCTestCase {
             (["check", "--seeds", "3"], "--seeds, --output and --force only apply with --calibrate"),
         ]
         for (arguments, message) in cases {
-            let result = try BlasnetProcess.run(arguments)
-            XCTAssertEqual(result.status, 64, "\(arguments): \(result.standardError)")
-            XCTAssertTrue(result.standardError.contains(message), "\(arguments): \(result.standardError)")
-            XCTAssertFalse(result.standardError.contains("Missing value"), "\(arguments): \(result.standardError)")
+            try assertUsageError(arguments, mentions: message, without: ["Missing value", "Fatal error"])
         }
     }
 

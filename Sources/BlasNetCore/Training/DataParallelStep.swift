@@ -178,11 +178,13 @@ final class DataParallelStep: WorkerJob {
 
 /// Decides whether a step's tasks run on the pool or on the calling thread alone: every
 /// `interval` steps it times `trials` steps each way, alternating, and keeps the way whose median step
-/// was faster (the pool unless running alone is at least 5 % faster). It decides only the speed:
-/// both ways compute the same numbers.
+/// was faster — the pool unless running alone beats it by `soloMargin`, so timing noise does not flip a
+/// pool that pays. It decides only the speed: both ways compute the same numbers.
 struct ModeChooser {
     static let interval = 256
     static let trials = 8
+    /// Solo's median step must be below this share of the pool's to be chosen (percent).
+    static let soloMargin: UInt64 = 95
     private var step = 0
     private var poolTimes: [UInt64] = []
     private var soloTimes: [UInt64] = []
@@ -208,7 +210,7 @@ struct ModeChooser {
         guard phase == 2 * Self.trials - 1 else { return chosen }
         poolTimes.sort()
         soloTimes.sort()
-        let decision = soloTimes[soloTimes.count / 2] * 100 < poolTimes[poolTimes.count / 2] * 95
+        let decision = soloTimes[soloTimes.count / 2] * 100 < poolTimes[poolTimes.count / 2] * Self.soloMargin
         poolTimes.removeAll(keepingCapacity: true)
         soloTimes.removeAll(keepingCapacity: true)
         return decision

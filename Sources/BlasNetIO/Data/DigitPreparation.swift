@@ -1,8 +1,8 @@
 // DigitPreparation: a user's picture of a digit made to look like an MNIST digit before a model sees it.
 // MNIST's digits are light ink on black, the ink's bounding box fitted into 20×20 keeping its aspect
 // ratio, and that box placed in the 28×28 field so the ink's centre of mass lies at the centre: with the
-// centre of mass c in pixel-index coordinates (Σ i·ink / Σ ink), the box starts at round(14 − c) — the
-// rule that reproduces the placement of every one of the first 2,000 MNIST test digits.
+// centre of mass c in pixel-index coordinates (Σ i·ink / Σ ink), the box starts at round(14 − c), the
+// rule MNIST's own digits follow (checked against the test set: docs/formats.md).
 import Foundation
 
 public enum DigitPreparation {

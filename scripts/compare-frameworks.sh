@@ -13,7 +13,7 @@ usage() {
     cat <<EOF
 Usage: scripts/$PROG [--batch-sizes LIST] [--threads LIST] [--epochs N] [--warmup-epochs W]
                      [--repeats R] [--tools LIST] [--classes LIST|all]
-                     [--data-dir DIR] [--build]
+                     [--data-dir DIR] [--keep-openblas-env] [--build]
 
 Trains the dense model (784-128-64-1 with sigmoid + binary cross-entropy for two
 classes, 784-128-64-K with softmax + cross-entropy for K >= 3; Adam; MNIST, by
@@ -52,6 +52,9 @@ Options:
                       commas; class i is the i-th listed digit (default: 0,1)
   --data-dir DIR      MNIST directory passed to every tool
                       (default: each tool's own: \$BLASNET_DATA_DIR, else data/mnist)
+  --keep-openblas-env run every tool with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+                      as the environment has them (default: removed for every
+                      tool, so each library picks its own kernels for this CPU)
   --build             run 'swift build -c release' in the repository first even
                       when the binary exists (incremental)
   -h, --help          show this help
@@ -61,9 +64,10 @@ Environment:
                 repository; built with 'swift build -c release' when missing)
   PYTHON        the Python interpreter for the references (default: python3)
 
-The Python references run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed
-from their environment (they make NumPy's OpenBLAS pick slower kernels); blasnet
-runs with the environment as it is.
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE override OpenBLAS's kernel choice (blasnet's
+and NumPy's; PyTorch and JAX use their own kernels): set to an older CPU's family
+they make it pick slower kernels. Every tool runs with the same environment:
+without both, unless --keep-openblas-env; the table's notes say which.
 EOF
 }
 
@@ -82,6 +86,7 @@ TOOLS=blasnet,numpy,pytorch,jax
 CLASSES=0,1
 DATA_DIR=
 FORCE_BUILD=0
+KEEP_OPENBLAS_ENV=0
 
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -108,6 +113,7 @@ while [[ $# -gt 0 ]]; do
         --classes=*) CLASSES=${1#*=}; shift ;;
         --data-dir=*) DATA_DIR=${1#*=}; shift ;;
         --build) FORCE_BUILD=1; shift ;;
+        --keep-openblas-env) KEEP_OPENBLAS_ENV=1; shift ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
@@ -188,15 +194,19 @@ RESULTS="$WORK/results.jsonl"
 DATA_ARGS=()
 [[ -n $DATA_DIR ]] && DATA_ARGS=(--data-dir "$DATA_DIR")
 
+# The same environment for every tool (see --keep-openblas-env).
+TOOL_ENV=(env)
+[[ $KEEP_OPENBLAS_ENV == 1 ]] || TOOL_ENV=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+
 run_tool() { # TOOL THREADS BATCH -> JSON object on stdout
     local tool=$1 threads=$2 batch=$3
     local common=(--json --classes "$CLASSES" --threads "$threads" --batch-size "$batch" --epochs "$EPOCHS" "${DATA_ARGS[@]}")
     case $tool in
-        blasnet) "$BLASNET_BIN" train --model dense --engine blas "${common[@]}" ;;
-        numpy) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/numpy_dense.py" "${common[@]}" ;;
-        pytorch) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/pytorch_dense.py" "${common[@]}" ;;
-        pytorch-ftz) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/pytorch_dense.py" "${common[@]}" --flush-denormals ;;
-        jax) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$REFERENCE_DIR/jax_dense.py" "${common[@]}" ;;
+        blasnet) "${TOOL_ENV[@]}" "$BLASNET_BIN" train --model dense --engine blas "${common[@]}" ;;
+        numpy) "${TOOL_ENV[@]}" "$PYTHON" "$REFERENCE_DIR/numpy_dense.py" "${common[@]}" ;;
+        pytorch) "${TOOL_ENV[@]}" "$PYTHON" "$REFERENCE_DIR/pytorch_dense.py" "${common[@]}" ;;
+        pytorch-ftz) "${TOOL_ENV[@]}" "$PYTHON" "$REFERENCE_DIR/pytorch_dense.py" "${common[@]}" --flush-denormals ;;
+        jax) "${TOOL_ENV[@]}" "$PYTHON" "$REFERENCE_DIR/jax_dense.py" "${common[@]}" ;;
     esac
 }
 
@@ -248,9 +258,9 @@ EOF
 done
 
 echo
-"$PYTHON" - "$RESULTS" "$EPOCHS" "$WARMUP_EPOCHS" "$REPEATS" "$CLASSES" "${OPENBLAS_CORETYPE:-}" "${OPENBLAS_L2_SIZE:-}" <<'EOF'
+"$PYTHON" - "$RESULTS" "$EPOCHS" "$WARMUP_EPOCHS" "$REPEATS" "$CLASSES" "${OPENBLAS_CORETYPE:-}" "${OPENBLAS_L2_SIZE:-}" "$KEEP_OPENBLAS_ENV" <<'EOF'
 import json, os, statistics, sys
-path, epochs, warmup, repeats, classes, coretype, l2 = sys.argv[1:]
+path, epochs, warmup, repeats, classes, coretype, l2, keep_env = sys.argv[1:]
 if classes == "all":
     digits = "all 10 digits"
 elif classes.count(",") == 1:
@@ -314,9 +324,14 @@ for tool in sorted(details, key=order.get):
     else:
         for threads, text in sorted(texts.items()):
             print(f"{tool}, {threads} thread(s): {text}")
-env = ", ".join(f"{k}={v}" for k, v in (("OPENBLAS_CORETYPE", coretype), ("OPENBLAS_L2_SIZE", l2)) if v)
-if env:
-    print(f"note: {env} is set: blasnet ran with it, the Python references without it")
+variables = [f"{k}={v}" for k, v in (("OPENBLAS_CORETYPE", coretype), ("OPENBLAS_L2_SIZE", l2)) if v]
+if variables:
+    env, it = (variables[0], "it") if len(variables) == 1 else (" and ".join(variables), "them")
+    if keep_env == "1":
+        print(f"note: {env} set: every tool ran with {it} (--keep-openblas-env)")
+    else:
+        print(f"note: {env} set: every tool ran without {it} (each library chose its kernels; "
+              f"--keep-openblas-env keeps {it})")
 EOF
 
 if [[ $failures -gt 0 ]]; then

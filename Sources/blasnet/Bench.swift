@@ -118,6 +118,9 @@ struct Bench: ParsableCommand {
         let environment = BenchmarkEnvironment.current(flushesSubnormals: arithmetic.flushesSubnormals)
         if !json && !csv { print(environment.headerLines.joined(separator: "\n")) }
         if environment.isDebugBuild { printError(BenchmarkEnvironment.debugWarning) }
+        if configurations.contains(where: { $0.engine == .blas }), let warning = OpenBLASEngine.core.warning() {
+            printError(warning)
+        }
 
         var measurements: [BenchmarkMeasurement] = []
         for (index, configuration) in configurations.enumerated() {

@@ -8,6 +8,8 @@ struct BenchmarkEnvironment: Encodable {
     let cores: Int
     let openblas_config: String
     let openblas_core: String
+    /// OPENBLAS_CORETYPE when it is set (it forced `openblas_core`), else nil: OpenBLAS chose.
+    let openblas_coretype: String?
     let swift_kernel: String
     /// "flushed to zero" or "kept (IEEE)": how training treated subnormal floats.
     let subnormals: String
@@ -25,7 +27,8 @@ struct BenchmarkEnvironment: Encodable {
         #endif
         return BenchmarkEnvironment(
             cpu: CPUFeatures.current.modelName, cores: ThreadPolicy.onlineCores,
-            openblas_config: OpenBLASEngine.configuration, openblas_core: OpenBLASEngine.coreName,
+            openblas_config: OpenBLASEngine.configuration, openblas_core: OpenBLASEngine.core.name,
+            openblas_coretype: OpenBLASEngine.core.forcedBy,
             swift_kernel: SwiftEngine(threads: 1).details,
             subnormals: flushesSubnormals ? "flushed to zero" : "kept (IEEE)", build: build,
             date: ISO8601DateFormatter().string(from: Date()), git_commit: gitCommit())
@@ -37,7 +40,7 @@ struct BenchmarkEnvironment: Encodable {
     var headerLines: [String] {
         ["blasnet bench — \(date)" + (git_commit.map { ", commit \($0)" } ?? ""),
          "cpu: \(cpu), \(cores) cores; build: \(build)" + (isDebugBuild ? " (NUMBERS ARE MEANINGLESS)" : ""),
-         "openblas: \(openblas_config) (core \(openblas_core))",
+         "openblas: \(openblas_config) (core \(OpenBLASCore(name: openblas_core, forcedBy: openblas_coretype).description))",
          "swift engine: \(swift_kernel)",
          "subnormal floats: \(subnormals)"]
     }

@@ -160,6 +160,7 @@ struct TrainingOptions: ParsableArguments {
         if capped {
             printError("note: --threads \(requested) exceeds the \(count) online cores; using \(count)")
         }
+        if resolvedEngine == .blas, let warning = OpenBLASEngine.core.warning() { printError(warning) }
         return BlasNet.makeEngine(resolvedEngine, threads: count)
     }
 }

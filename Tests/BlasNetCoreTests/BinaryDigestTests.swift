@@ -13,10 +13,10 @@ final class BinaryDigestTests: XCTestCase {
     private static let recordedOpenBLASCore = "Zen"
 
     private func checkOpenBLAS(_ digest: String, _ expected: String, _ what: String) {
-        if OpenBLASEngine.coreName == Self.recordedOpenBLASCore {
+        if OpenBLASEngine.core.name == Self.recordedOpenBLASCore {
             XCTAssertEqual(digest, expected, what)
         } else {
-            print("\(what): OpenBLAS core \(OpenBLASEngine.coreName), digests were recorded on "
+            print("\(what): OpenBLAS core \(OpenBLASEngine.core.name), digests were recorded on "
                   + "\(Self.recordedOpenBLASCore): got \(digest), not compared")
         }
     }

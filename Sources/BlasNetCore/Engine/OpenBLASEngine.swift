@@ -24,13 +24,10 @@ public final class OpenBLASEngine: ComputeEngine {
         return String(cString: raw).trimmingCharacters(in: .whitespaces)
     }
 
-    /// The kernel family OpenBLAS chose for this CPU (e.g. "Zen", "Haswell").
-    public static var coreName: String {
-        guard let raw = openblas_get_corename() else { return "unknown" }
-        return String(cString: raw)
-    }
+    /// The kernel family in use (e.g. "SkylakeX", "Haswell") and who chose it.
+    public static var core: OpenBLASCore { OpenBLASCore.current }
 
-    public var details: String { "\(Self.configuration) (core \(Self.coreName))" }
+    public var details: String { "\(Self.configuration) (core \(Self.core.description))" }
 
     public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,

@@ -41,6 +41,10 @@ public final class SwiftEngine: ComputeEngine {
 public struct CPUFeatures: Sendable {
     public let modelName: String
     public let hasAVX2FMA: Bool
+    /// AVX-512 F, CD, BW, DQ and VL: the set OpenBLAS's SkylakeX kernels need.
+    public let hasAVX512: Bool
+    /// AVX-512 BF16 as well (OpenBLAS's Cooperlake kernels).
+    public let hasAVX512BF16: Bool
 
     /// Whether the AVX2 + FMA builds of the Swift kernels (GEMM and Adam) run: the CPU has both and
     /// `BLASNET_PORTABLE_KERNEL=1` does not ask for the portable build.
@@ -52,13 +56,15 @@ public struct CPUFeatures: Sendable {
         let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         return CPUFeatures(cpuinfo: text)
         #else
-        return CPUFeatures(modelName: "unknown", hasAVX2FMA: false)
+        return CPUFeatures(modelName: "unknown", hasAVX2FMA: false, hasAVX512: false, hasAVX512BF16: false)
         #endif
     }()
 
-    init(modelName: String, hasAVX2FMA: Bool) {
+    init(modelName: String, hasAVX2FMA: Bool, hasAVX512: Bool, hasAVX512BF16: Bool) {
         self.modelName = modelName
         self.hasAVX2FMA = hasAVX2FMA
+        self.hasAVX512 = hasAVX512
+        self.hasAVX512BF16 = hasAVX512 && hasAVX512BF16
     }
 
     /// Parses the first processor's "model name" and "flags" lines.
@@ -72,7 +78,9 @@ public struct CPUFeatures: Sendable {
             return nil
         }
         let flags = Set((value("flags") ?? "").split(separator: " ").map(String.init))
+        let avx512 = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
         self.init(modelName: value("model name") ?? "unknown",
-                  hasAVX2FMA: flags.contains("avx2") && flags.contains("fma"))
+                  hasAVX2FMA: flags.contains("avx2") && flags.contains("fma"),
+                  hasAVX512: avx512, hasAVX512BF16: flags.contains("avx512_bf16"))
     }
 }

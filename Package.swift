@@ -15,8 +15,13 @@ let optimizedKernelSettings: [SwiftSetting] = [.unsafeFlags(["-O"])]
 // Only AVX2 and FMA — exactly what the run-time check looks for. (-march=x86-64-v3 would also allow
 // BMI1/2, LZCNT, MOVBE and F16C, which a VM may hide while still reporting AVX2 and FMA.)
 let avx2Settings: [SwiftSetting] = optimizedKernelSettings + [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"])]
+// AVX-512 F, CD, BW, DQ and VL (the Skylake-X set, which Zen 4 and Zen 5 have too) plus FMA: again exactly
+// what `CPUFeatures.hasAVX512` checks.
+let avx512Settings: [SwiftSetting] = optimizedKernelSettings + [.unsafeFlags(
+    ["-mavx2", "-mfma", "-mavx512f", "-mavx512cd", "-mavx512bw", "-mavx512dq", "-mavx512vl"].flatMap { ["-Xcc", $0] })]
 #else
 let avx2Settings: [SwiftSetting] = optimizedKernelSettings
+let avx512Settings: [SwiftSetting] = optimizedKernelSettings
 #endif
 
 let package = Package(
@@ -45,8 +50,10 @@ let package = Package(
         .target(name: "SwiftKernels", swiftSettings: optimizedKernelSettings),
         // The same code inlined into a module built for AVX2 + FMA.
         .target(name: "SwiftKernelsAVX2", dependencies: ["SwiftKernels"], swiftSettings: avx2Settings),
+        // And into one built for AVX-512.
+        .target(name: "SwiftKernelsAVX512", dependencies: ["SwiftKernels"], swiftSettings: avx512Settings),
         // The core: buffers, layers, loss, network, Adam, the trainer, the engine protocol and both engines.
-        .target(name: "BlasNetCore", dependencies: ["COpenBLAS", "SwiftKernels", "SwiftKernelsAVX2"]),
+        .target(name: "BlasNetCore", dependencies: ["COpenBLAS", "SwiftKernels", "SwiftKernelsAVX2", "SwiftKernelsAVX512"]),
         // The file formats: IDX (raw or gzipped), PGM, the MNIST data set, safetensors, model files, the atomic writer.
         .target(name: "BlasNetIO", dependencies: ["BlasNetCore", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         // What a user imports: re-exports the core and the formats.
@@ -65,7 +72,8 @@ let package = Package(
         .target(name: "BlasNetTestSupport", dependencies: ["BlasNet"], path: "Tests/BlasNetTestSupport"),
         // Golden/ holds the PyTorch dump the golden test reads by path (scripts/reference/golden_dump.py).
         .testTarget(name: "BlasNetCoreTests",
-                    dependencies: ["BlasNetCore", "BlasNetIO", "BlasNetTestSupport", "SwiftKernels", "SwiftKernelsAVX2"],
+                    dependencies: ["BlasNetCore", "BlasNetIO", "BlasNetTestSupport", "SwiftKernels", "SwiftKernelsAVX2",
+                                   "SwiftKernelsAVX512"],
                     exclude: ["Golden"]),
         .testTarget(name: "BlasNetIOTests", dependencies: ["BlasNetCore", "BlasNetIO", "BlasNetTestSupport"]),
         // Runs the built `blasnet` binary: exact output, exit codes, faults.

@@ -121,6 +121,7 @@ struct Bench: ParsableCommand {
         if configurations.contains(where: { $0.engine == .blas }), let warning = OpenBLASEngine.core.warning() {
             printError(warning)
         }
+        if configurations.contains(where: { $0.engine == .swift }), let note = KernelSet.requestNote { printError(note) }
 
         var measurements: [BenchmarkMeasurement] = []
         for (index, configuration) in configurations.enumerated() {

@@ -161,6 +161,7 @@ struct TrainingOptions: ParsableArguments {
             printError("note: --threads \(requested) exceeds the \(count) online cores; using \(count)")
         }
         if resolvedEngine == .blas, let warning = OpenBLASEngine.core.warning() { printError(warning) }
+        if resolvedEngine == .swift, let note = KernelSet.requestNote { printError(note) }
         return BlasNet.makeEngine(resolvedEngine, threads: count)
     }
 }

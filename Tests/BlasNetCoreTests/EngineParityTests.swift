@@ -12,10 +12,14 @@ final class EngineParityTests: XCTestCase {
         (100, 1030, 3), (32, 1, 64), (128, 37, 32), (5, 49, 517),
     ]
 
-    static let engines: [(String, @Sendable () -> ComputeEngine)] = [
-        ("swift", { SwiftEngine(threads: 1) }),
+    /// Every build of the Swift kernels this CPU runs, one and two threads of the default, and OpenBLAS.
+    static let engines: [(String, @Sendable () -> ComputeEngine)] =
+        KernelSet.available(on: .current).map { kernels -> (String, @Sendable () -> ComputeEngine) in
+            ("swift, \(kernels.name) kernel", { @Sendable in SwiftEngine(threads: 1, kernels: kernels) })
+        } + others
+
+    private static let others: [(String, @Sendable () -> ComputeEngine)] = [
         ("swift, 2 threads", { SwiftEngine(threads: 2) }),
-        ("swift, portable kernel", { SwiftEngine(threads: 1, forcePortableKernel: true) }),
         ("blas", { OpenBLASEngine(threads: 1) }),
     ]
 

@@ -32,11 +32,11 @@ final class GoldenTests: XCTestCase {
     static let adamSteps = 3
     static let models: [(name: String, activation: Activation)] = [("dense", .relu), ("sigmoid", .sigmoid)]
 
-    static let engines: [(String, @Sendable () -> ComputeEngine)] = [
-        ("blas", { OpenBLASEngine(threads: 1) }),
-        ("swift", { SwiftEngine(threads: 1) }),
-        ("swift, portable kernel", { SwiftEngine(threads: 1, forcePortableKernel: true) }),
-    ]
+    static let blas: [(String, @Sendable () -> ComputeEngine)] = [("blas", { OpenBLASEngine(threads: 1) })]
+    static let engines: [(String, @Sendable () -> ComputeEngine)] =
+        blas + KernelSet.available(on: .current).map { kernels -> (String, @Sendable () -> ComputeEngine) in
+            ("swift, \(kernels.name) kernel", { @Sendable in SwiftEngine(threads: 1, kernels: kernels) })
+        }
 
     /// The dump, read once per test process (the error, if any, is reported by every test that needs it).
     private static let golden: Result<SafetensorsFile, any Error> = Result {

@@ -56,7 +56,7 @@ final class GradientTests: XCTestCase {
     func testDenseNetworkOnSwift() throws { try checkGradients(hidden: .relu, engine: SwiftEngine(threads: 1)) }
     func testSigmoidNetworkOnSwift() throws { try checkGradients(hidden: .sigmoid, engine: SwiftEngine(threads: 1)) }
     func testSigmoidNetworkOnPortableSwiftKernel() throws {
-        try checkGradients(hidden: .sigmoid, engine: SwiftEngine(threads: 1, forcePortableKernel: true))
+        try checkGradients(hidden: .sigmoid, engine: SwiftEngine(threads: 1, kernels: .portable))
     }
 
     /// Softmax cross-entropy, K = 3 and 10, both activations, both engines.

@@ -3,6 +3,7 @@ import BlasNetIO
 import BlasNetTestSupport
 import SwiftKernels
 import SwiftKernelsAVX2
+import SwiftKernelsAVX512
 import XCTest
 
 final class TrainingImagesTests: XCTestCase {
@@ -55,9 +56,10 @@ final class TrainingImagesTests: XCTestCase {
 
     func testBothPixelScalingBuildsDivideEveryByteBy255() {
         // Every byte value, at lengths around the 8-lane blocks, in the portable build and (where this CPU
-        // runs it) the AVX2 one; against Float(k) / 255, the loader's expression.
+        // runs them) the AVX2 and AVX-512 ones; against Float(k) / 255, the loader's expression.
         var builds = [("portable", scalePixelBytesBaseline)]
-        if CPUFeatures.useAVX2FMAKernels { builds.append(("avx2", scalePixelBytesAVX2)) }
+        if CPUFeatures.current.hasAVX2FMA { builds.append(("avx2", scalePixelBytesAVX2)) }
+        if CPUFeatures.current.hasAVX512 { builds.append(("avx512", scalePixelBytesAVX512)) }
         let bytes = (0..<300).map { UInt8($0 % 256) }
         for (name, scale) in builds {
             for count in Array(0...17) + [23, 256, 299, 300] {

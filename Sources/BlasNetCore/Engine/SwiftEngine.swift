@@ -1,30 +1,28 @@
 import Foundation
 import SwiftKernels
-import SwiftKernelsAVX2
 
 /// GEMM in pure Swift (SwiftKernels): packed panels, a 6×16 SIMD16 register-blocked micro-kernel, and
-/// `threadCount` threads splitting C. On x86_64 CPUs with AVX2 + FMA it runs the copy of the kernel
-/// compiled with AVX2 + FMA; elsewhere the portable copy.
+/// `threadCount` threads splitting C. It runs the copy of the kernel compiled for the widest vectors the
+/// CPU has (AVX-512, else AVX2 + FMA, else the portable copy): `KernelSet`.
 public final class SwiftEngine: ComputeEngine {
     public let kind = EngineKind.swift
     public let threadCount: Int
     /// All of them: the GEMM keeps Dispatch's workers busy, so splitting Adam wakes no cold thread.
     public var elementwiseThreadCount: Int { threadCount }
-    /// Whether the AVX2 + FMA build of the kernel is in use.
-    public var usesAVX2FMA: Bool { kernels.usesAVX2FMA }
-    private let kernels: KernelSet
+    /// The build of the kernels in use.
+    public let kernels: KernelSet
     private let workspaces: [GemmWorkspace]
 
-    /// - Parameter forcePortableKernel: use the baseline build even where AVX2 + FMA exist (tests; also
-    ///   `BLASNET_PORTABLE_KERNEL=1` in the environment, to measure what a CPU without FMA would get).
-    public init(threads: Int, forcePortableKernel: Bool = false) {
+    /// - Parameter kernels: the build to run (tests); by default `KernelSet.current`, which the environment
+    ///   variable `BLASNET_KERNEL` (portable, AVX2+FMA, AVX-512) can narrow, to measure what another CPU gets.
+    public init(threads: Int, kernels: KernelSet = .current) {
         threadCount = max(1, threads)
         workspaces = (0..<threadCount).map { _ in GemmWorkspace() }
-        kernels = forcePortableKernel ? .portable : .current
+        self.kernels = kernels
     }
 
     public var details: String {
-        "pure Swift GEMM, \(usesAVX2FMA ? "AVX2+FMA kernel" : "portable kernel (no FMA)")"
+        "pure Swift GEMM, \(kernels.name) kernel" + (kernels.usesFMA ? "" : " (no FMA)")
     }
 
     public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -45,11 +43,6 @@ public struct CPUFeatures: Sendable {
     public let hasAVX512: Bool
     /// AVX-512 BF16 as well (OpenBLAS's Cooperlake kernels).
     public let hasAVX512BF16: Bool
-
-    /// Whether the AVX2 + FMA builds of the Swift kernels (GEMM and Adam) run: the CPU has both and
-    /// `BLASNET_PORTABLE_KERNEL=1` does not ask for the portable build.
-    public static let useAVX2FMAKernels: Bool =
-        current.hasAVX2FMA && ProcessInfo.processInfo.environment["BLASNET_PORTABLE_KERNEL"] != "1"
 
     public static let current: CPUFeatures = {
         #if arch(x86_64) && os(Linux)

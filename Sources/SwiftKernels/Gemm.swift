@@ -1,12 +1,14 @@
 // A pure-Swift single-precision GEMM for row-major matrices, in the BLIS style:
 //   C[m×n] = op(A)[m×k] · op(B)[k×n] + beta · C
-// op(B) is packed in kc×16 strips, op(A) in kc×6 strips, and a 6×16 register-blocked SIMD micro-kernel
-// multiplies them. Work is split across threads by columns (or rows) of C, each thread packing into its
-// own workspace, so the numbers do not depend on scheduling.
+// op(B) is packed in kc×NR strips, op(A) in kc×MR strips, and an MR×NR register-blocked SIMD micro-kernel
+// (the `MicroTile`: 6×16 for SSE2 and AVX2, 8×32 for AVX-512) multiplies them. Work is split across
+// threads by columns (or rows) of C, each thread packing into its own workspace, so the numbers do not
+// depend on scheduling. Every tile sums each element of C over p in the same order, one multiply-add at a
+// time, so the tile shape changes the speed, never the bits.
 //
 // The kernel is `@inlinable @inline(__always)`: a module that calls `gemmSerial` gets the whole kernel
-// compiled with *its* code-generation flags. SwiftKernelsAVX2 uses that to build the same code for
-// AVX2 + FMA; `gemmBaseline` below is the portable build.
+// compiled with *its* code-generation flags. SwiftKernelsAVX2 and SwiftKernelsAVX512 use that to build
+// the same code for AVX2 + FMA and for AVX-512; `gemmBaseline` below is the portable build.
 
 import Dispatch
 
@@ -55,14 +57,26 @@ public struct GemmProblem: @unchecked Sendable {
     }
 }
 
-/// Block sizes. MR×NR is the register tile (6 rows × one SIMD16 = 12 AVX registers of accumulators);
-/// a kc×NR strip of B (16 KiB) stays in L1 while the mc×kc block of A (96 KiB) streams from L2.
+/// Block sizes: a kc×NR strip of B (16–32 KiB) stays in L1 while the mc×kc block of A (96 KiB) streams
+/// from L2. `rowBlock` and `columnBlock` are multiples of every tile's rows and columns.
 public enum GemmBlocking {
-    public static let microRows = 6
-    public static let microColumns = 16
     public static let depthBlock = 256
     public static let rowBlock = 96
     public static let columnBlock = 1024
+    /// The most elements a tile has (the edge tile's size).
+    public static let largestTile = 8 * 32
+}
+
+/// The register tile of the micro-kernel: `multiply` adds packedA(kc×rows)ᵀ · packedB(kc×columns) to
+/// a rows×columns block of C, keeping the block in registers over the whole depth.
+public protocol MicroTile {
+    /// MR and NR.
+    static var rows: Int { get }
+    static var columns: Int { get }
+    /// C[validRows×validColumns] += the tile; `edgeTile` (rows·columns floats) holds a partial tile.
+    static func multiply(fused: Bool, depth kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, validRows: Int, validColumns: Int,
+                         edgeTile: UnsafeMutablePointer<Float>)
 }
 
 /// Packing buffers for one thread, allocated once and reused by every call.
@@ -71,16 +85,16 @@ public final class GemmWorkspace: @unchecked Sendable {
     public let packedA: UnsafeMutablePointer<Float>
     /// kc×nc block of op(B), as kc×16 strips.
     public let packedB: UnsafeMutablePointer<Float>
-    /// One 6×16 tile for the ragged edges of C.
+    /// One tile for the ragged edges of C.
     public let edgeTile: UnsafeMutablePointer<Float>
 
     public init() {
         packedA = .allocate(capacity: GemmBlocking.rowBlock * GemmBlocking.depthBlock)
         packedB = .allocate(capacity: GemmBlocking.depthBlock * GemmBlocking.columnBlock)
-        edgeTile = .allocate(capacity: GemmBlocking.microRows * GemmBlocking.microColumns)
+        edgeTile = .allocate(capacity: GemmBlocking.largestTile)
         packedA.initialize(repeating: 0, count: GemmBlocking.rowBlock * GemmBlocking.depthBlock)
         packedB.initialize(repeating: 0, count: GemmBlocking.depthBlock * GemmBlocking.columnBlock)
-        edgeTile.initialize(repeating: 0, count: GemmBlocking.microRows * GemmBlocking.microColumns)
+        edgeTile.initialize(repeating: 0, count: GemmBlocking.largestTile)
     }
 
     deinit {
@@ -94,13 +108,13 @@ public final class GemmWorkspace: @unchecked Sendable {
 public let gemmParallelThreshold = 32 * 1024
 
 /// Runs `problem` on `workspaces.count` threads (one workspace each), handing each thread's share of C to
-/// `serial`. The caller's closure decides which build of `gemmSerial` runs: a closure written in the AVX2
-/// module is compiled for AVX2 + FMA, one written here is not.
-public func gemmParallel(_ problem: GemmProblem, workspaces: [GemmWorkspace],
-                         serial: @Sendable (GemmProblem, GemmWorkspace) -> Void) {
+/// `serial`, split on the boundaries of `tile`. The caller's closure decides which build of `gemmSerial`
+/// runs: a closure written in the AVX2 module is compiled for AVX2 + FMA, one written here is not.
+public func gemmParallel<Tile: MicroTile>(_ problem: GemmProblem, workspaces: [GemmWorkspace], tile: Tile.Type,
+                                          serial: @Sendable (GemmProblem, GemmWorkspace) -> Void) {
     let threads = workspaces.count
-    let columnTiles = (problem.n + GemmBlocking.microColumns - 1) / GemmBlocking.microColumns
-    let rowTiles = (problem.m + GemmBlocking.microRows - 1) / GemmBlocking.microRows
+    let columnTiles = (problem.n + Tile.columns - 1) / Tile.columns
+    let rowTiles = (problem.m + Tile.rows - 1) / Tile.rows
     if threads <= 1 || problem.m * problem.n * problem.k < gemmParallelThreshold || max(columnTiles, rowTiles) < 2 {
         serial(problem, workspaces[0])
         return
@@ -108,7 +122,7 @@ public func gemmParallel(_ problem: GemmProblem, workspaces: [GemmWorkspace],
     // Split along the dimension with more register tiles, on tile boundaries.
     let splitColumns = columnTiles >= rowTiles
     let tiles = splitColumns ? columnTiles : rowTiles
-    let tileSize = splitColumns ? GemmBlocking.microColumns : GemmBlocking.microRows
+    let tileSize = splitColumns ? Tile.columns : Tile.rows
     let extent = splitColumns ? problem.n : problem.m
     let parts = min(threads, tiles)
     let mode = FloatingPointMode.current  // worker threads compute as the caller does
@@ -124,13 +138,17 @@ public func gemmParallel(_ problem: GemmProblem, workspaces: [GemmWorkspace],
 
 /// The portable build (no FMA): what runs on CPUs without AVX2, and on arm64.
 public func gemmBaseline(_ problem: GemmProblem, workspaces: [GemmWorkspace]) {
-    gemmParallel(problem, workspaces: workspaces) { gemmSerial($0, fused: false, workspace: $1) }
+    gemmParallel(problem, workspaces: workspaces, tile: Tile6x16.self) {
+        gemmSerial($0, fused: false, workspace: $1, tile: Tile6x16.self)
+    }
 }
 
-/// One thread's GEMM. `fused` selects fused multiply-add in the micro-kernel: pass true only from a
-/// module compiled for a CPU with FMA (elsewhere `addProduct` becomes a libm call, far slower than the plain loop).
+/// One thread's GEMM with the register tile `tile`. `fused` selects fused multiply-add in the
+/// micro-kernel: pass true only from a module compiled for a CPU with FMA (elsewhere `addProduct`
+/// becomes a libm call, far slower than the plain loop).
 @inlinable @inline(__always)
-public func gemmSerial(_ problem: GemmProblem, fused: Bool, workspace: GemmWorkspace) {
+public func gemmSerial<Tile: MicroTile>(_ problem: GemmProblem, fused: Bool, workspace: GemmWorkspace,
+                                        tile: Tile.Type) {
     let m = problem.m, n = problem.n, k = problem.k, c = problem.c, ldc = problem.ldc
     if m == 0 || n == 0 { return }
     if problem.beta == 0 {
@@ -147,24 +165,25 @@ public func gemmSerial(_ problem: GemmProblem, fused: Bool, workspace: GemmWorks
         var p0 = 0
         while p0 < k {
             let kc = min(GemmBlocking.depthBlock, k &- p0)
-            packB(problem, rows: p0, depth: kc, columns: j0, count: nc, into: workspace.packedB)
+            packB(problem, rows: p0, depth: kc, columns: j0, count: nc, width: Tile.columns, into: workspace.packedB)
             var i0 = 0
             while i0 < m {
                 let mc = min(GemmBlocking.rowBlock, m &- i0)
-                packA(problem, rows: i0, count: mc, depth: p0, depthCount: kc, into: workspace.packedA)
+                packA(problem, rows: i0, count: mc, depth: p0, depthCount: kc, height: Tile.rows,
+                      into: workspace.packedA)
                 var strip = 0
-                while strip &* GemmBlocking.microColumns < nc {
-                    let column = strip &* GemmBlocking.microColumns
-                    let bStrip = workspace.packedB + strip &* kc &* GemmBlocking.microColumns
+                while strip &* Tile.columns < nc {
+                    let column = strip &* Tile.columns
+                    let bStrip = workspace.packedB + strip &* kc &* Tile.columns
                     var rowStrip = 0
-                    while rowStrip &* GemmBlocking.microRows < mc {
-                        let row = rowStrip &* GemmBlocking.microRows
-                        microKernel(
+                    while rowStrip &* Tile.rows < mc {
+                        let row = rowStrip &* Tile.rows
+                        Tile.multiply(
                             fused: fused, depth: kc,
-                            a: workspace.packedA + rowStrip &* kc &* GemmBlocking.microRows, b: bStrip,
+                            a: workspace.packedA + rowStrip &* kc &* Tile.rows, b: bStrip,
                             c: c + ((i0 &+ row) &* ldc &+ j0 &+ column), ldc: ldc,
-                            rows: min(GemmBlocking.microRows, mc &- row),
-                            columns: min(GemmBlocking.microColumns, nc &- column),
+                            validRows: min(Tile.rows, mc &- row),
+                            validColumns: min(Tile.columns, nc &- column),
                             edgeTile: workspace.edgeTile)
                         rowStrip &+= 1
                     }
@@ -178,12 +197,11 @@ public func gemmSerial(_ problem: GemmProblem, fused: Bool, workspace: GemmWorks
     }
 }
 
-/// Packs op(B)[p0..<p0+kc, j0..<j0+nc] as strips of 16 columns: strip s holds kc rows of 16 floats,
-/// zero-padded past column nc.
+/// Packs op(B)[p0..<p0+kc, j0..<j0+nc] as strips of `width` columns: strip s holds kc rows of `width`
+/// floats, zero-padded past column nc.
 @inlinable @inline(__always)
-func packB(_ problem: GemmProblem, rows p0: Int, depth kc: Int, columns j0: Int, count nc: Int,
+func packB(_ problem: GemmProblem, rows p0: Int, depth kc: Int, columns j0: Int, count nc: Int, width: Int,
            into packed: UnsafeMutablePointer<Float>) {
-    let width = GemmBlocking.microColumns
     let b = problem.b, ldb = problem.ldb
     var strip = 0
     while strip &* width < nc {
@@ -212,12 +230,11 @@ func packB(_ problem: GemmProblem, rows p0: Int, depth kc: Int, columns j0: Int,
     }
 }
 
-/// Packs op(A)[i0..<i0+mc, p0..<p0+kc] as strips of 6 rows: strip r holds kc columns of 6 floats,
-/// zero-padded past row mc.
+/// Packs op(A)[i0..<i0+mc, p0..<p0+kc] as strips of `height` rows: strip r holds kc columns of `height`
+/// floats, zero-padded past row mc.
 @inlinable @inline(__always)
-func packA(_ problem: GemmProblem, rows i0: Int, count mc: Int, depth p0: Int, depthCount kc: Int,
+func packA(_ problem: GemmProblem, rows i0: Int, count mc: Int, depth p0: Int, depthCount kc: Int, height: Int,
            into packed: UnsafeMutablePointer<Float>) {
-    let height = GemmBlocking.microRows
     let a = problem.a, lda = problem.lda
     var strip = 0
     while strip &* height < mc {
@@ -225,7 +242,7 @@ func packA(_ problem: GemmProblem, rows i0: Int, count mc: Int, depth p0: Int, d
         let valid = min(height, mc &- strip &* height)
         let destination = packed + strip &* kc &* height
         if problem.transposeA {
-            // op(A)(i, p) = A[p, i]: the 6 rows of a strip are adjacent in each stored row of A.
+            // op(A)(i, p) = A[p, i]: the rows of a strip are adjacent in each stored row of A.
             for p in 0..<kc {
                 let source = a + ((p0 &+ p) &* lda &+ first)
                 let column = destination + p &* height
@@ -246,44 +263,104 @@ func packA(_ problem: GemmProblem, rows i0: Int, count mc: Int, depth p0: Int, d
     }
 }
 
-/// C[rows×columns] += packedA(kc×6)ᵀ-strip · packedB(kc×16)-strip, accumulating a 6×16 tile in registers.
-@inlinable @inline(__always)
-func microKernel(fused: Bool, depth kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                 c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int,
-                 edgeTile: UnsafeMutablePointer<Float>) {
-    typealias Vector = SIMD16<Float>
-    var c0 = Vector(), c1 = Vector(), c2 = Vector(), c3 = Vector(), c4 = Vector(), c5 = Vector()
-    let rawB = UnsafeRawPointer(b)
-    var p = 0
-    while p < kc {
-        let bv = rawB.loadUnaligned(fromByteOffset: p &* 64, as: Vector.self)
-        let ap = a + p &* 6
-        if fused {
-            c0.addProduct(ap[0], bv); c1.addProduct(ap[1], bv); c2.addProduct(ap[2], bv)
-            c3.addProduct(ap[3], bv); c4.addProduct(ap[4], bv); c5.addProduct(ap[5], bv)
-        } else {
-            c0 += ap[0] * bv; c1 += ap[1] * bv; c2 += ap[2] * bv
-            c3 += ap[3] * bv; c4 += ap[4] * bv; c5 += ap[5] * bv
+/// 6 rows × one SIMD16: 6 accumulators, 12 AVX (ymm) registers — AVX2's 16 hold them with B and the
+/// broadcasts of A.
+public enum Tile6x16: MicroTile {
+    public static let rows = 6
+    public static let columns = 16
+
+    @inlinable @inline(__always)
+    public static func multiply(fused: Bool, depth kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, validRows: Int, validColumns: Int,
+                                edgeTile: UnsafeMutablePointer<Float>) {
+        typealias Vector = SIMD16<Float>
+        var c0 = Vector(), c1 = Vector(), c2 = Vector(), c3 = Vector(), c4 = Vector(), c5 = Vector()
+        let rawB = UnsafeRawPointer(b)
+        var p = 0
+        while p < kc {
+            let bv = rawB.loadUnaligned(fromByteOffset: p &* 64, as: Vector.self)
+            let ap = a + p &* 6
+            if fused {
+                c0.addProduct(ap[0], bv); c1.addProduct(ap[1], bv); c2.addProduct(ap[2], bv)
+                c3.addProduct(ap[3], bv); c4.addProduct(ap[4], bv); c5.addProduct(ap[5], bv)
+            } else {
+                c0 += ap[0] * bv; c1 += ap[1] * bv; c2 += ap[2] * bv
+                c3 += ap[3] * bv; c4 += ap[4] * bv; c5 += ap[5] * bv
+            }
+            p &+= 1
         }
-        p &+= 1
+        let accumulators = (c0, c1, c2, c3, c4, c5)
+        withUnsafeBytes(of: accumulators) { tile in
+            addTile(tile, rows: 6, columns: 16, to: c, ldc: ldc, validRows: validRows, validColumns: validColumns,
+                    edgeTile: edgeTile)
+        }
     }
-    if rows == 6 && columns == 16 {
-        @inline(__always) func add(_ v: Vector, row: Int) {
-            let target = UnsafeMutableRawPointer(c + row &* ldc)
-            target.storeBytes(of: target.loadUnaligned(as: Vector.self) + v, as: Vector.self)
+}
+
+/// 8 rows × two SIMD16 (two zmm): 16 accumulators of AVX-512's 32 registers, enough independent
+/// multiply-adds to cover the FMA latency of two pipes; per step of p, two loads of B and 8 broadcasts of
+/// A feed 16 FMAs. (Two SIMD16 halves, not one SIMD32: Swift lowers SIMD32's `addProduct` lane by lane.)
+public enum Tile8x32: MicroTile {
+    public static let rows = 8
+    public static let columns = 32
+
+    @inlinable @inline(__always)
+    public static func multiply(fused: Bool, depth kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, validRows: Int, validColumns: Int,
+                                edgeTile: UnsafeMutablePointer<Float>) {
+        typealias Vector = SIMD16<Float>
+        // cRL: row R, left (columns 0..<16) or right (16..<32) half.
+        var c0l = Vector(), c1l = Vector(), c2l = Vector(), c3l = Vector()
+        var c4l = Vector(), c5l = Vector(), c6l = Vector(), c7l = Vector()
+        var c0r = Vector(), c1r = Vector(), c2r = Vector(), c3r = Vector()
+        var c4r = Vector(), c5r = Vector(), c6r = Vector(), c7r = Vector()
+        let rawB = UnsafeRawPointer(b)
+        var p = 0
+        while p < kc {
+            let left = rawB.loadUnaligned(fromByteOffset: p &* 128, as: Vector.self)
+            let right = rawB.loadUnaligned(fromByteOffset: p &* 128 &+ 64, as: Vector.self)
+            let ap = a + p &* 8
+            if fused {
+                c0l.addProduct(ap[0], left); c0r.addProduct(ap[0], right)
+                c1l.addProduct(ap[1], left); c1r.addProduct(ap[1], right)
+                c2l.addProduct(ap[2], left); c2r.addProduct(ap[2], right)
+                c3l.addProduct(ap[3], left); c3r.addProduct(ap[3], right)
+                c4l.addProduct(ap[4], left); c4r.addProduct(ap[4], right)
+                c5l.addProduct(ap[5], left); c5r.addProduct(ap[5], right)
+                c6l.addProduct(ap[6], left); c6r.addProduct(ap[6], right)
+                c7l.addProduct(ap[7], left); c7r.addProduct(ap[7], right)
+            } else {
+                c0l += ap[0] * left; c0r += ap[0] * right; c1l += ap[1] * left; c1r += ap[1] * right
+                c2l += ap[2] * left; c2r += ap[2] * right; c3l += ap[3] * left; c3r += ap[3] * right
+                c4l += ap[4] * left; c4r += ap[4] * right; c5l += ap[5] * left; c5r += ap[5] * right
+                c6l += ap[6] * left; c6r += ap[6] * right; c7l += ap[7] * left; c7r += ap[7] * right
+            }
+            p &+= 1
         }
-        add(c0, row: 0); add(c1, row: 1); add(c2, row: 2); add(c3, row: 3); add(c4, row: 4); add(c5, row: 5)
-    } else {
-        let tile = UnsafeMutableRawPointer(edgeTile)
-        tile.storeBytes(of: c0, toByteOffset: 0, as: Vector.self)
-        tile.storeBytes(of: c1, toByteOffset: 64, as: Vector.self)
-        tile.storeBytes(of: c2, toByteOffset: 128, as: Vector.self)
-        tile.storeBytes(of: c3, toByteOffset: 192, as: Vector.self)
-        tile.storeBytes(of: c4, toByteOffset: 256, as: Vector.self)
-        tile.storeBytes(of: c5, toByteOffset: 320, as: Vector.self)
+        let accumulators = (c0l, c0r, c1l, c1r, c2l, c2r, c3l, c3r, c4l, c4r, c5l, c5r, c6l, c6r, c7l, c7r)
+        withUnsafeBytes(of: accumulators) { tile in
+            addTile(tile, rows: 8, columns: 32, to: c, ldc: ldc, validRows: validRows, validColumns: validColumns,
+                    edgeTile: edgeTile)
+        }
+    }
+}
+
+/// C[validRows×validColumns] += the rows×columns tile `tile` (row-major floats): whole rows as vectors
+/// when the tile is full, else through `edgeTile` element by element.
+@inlinable @inline(__always)
+func addTile(_ tile: UnsafeRawBufferPointer, rows: Int, columns: Int, to c: UnsafeMutablePointer<Float>, ldc: Int,
+             validRows: Int, validColumns: Int, edgeTile: UnsafeMutablePointer<Float>) {
+    let values = tile.bindMemory(to: Float.self).baseAddress!
+    if validRows == rows && validColumns == columns {
         for r in 0..<rows {
+            let row = c + r &* ldc, source = values + r &* columns
+            for j in 0..<columns { row[j] += source[j] }
+        }
+    } else {
+        edgeTile.update(from: values, count: rows &* columns)
+        for r in 0..<validRows {
             let row = c + r &* ldc
-            for j in 0..<columns { row[j] += edgeTile[r &* 16 &+ j] }
+            for j in 0..<validColumns { row[j] += edgeTile[r &* columns &+ j] }
         }
     }
 }

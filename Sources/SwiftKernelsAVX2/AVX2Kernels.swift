@@ -4,7 +4,9 @@
 import SwiftKernels
 
 public func gemmAVX2(_ problem: GemmProblem, workspaces: [GemmWorkspace]) {
-    gemmParallel(problem, workspaces: workspaces) { gemmSerial($0, fused: true, workspace: $1) }
+    gemmParallel(problem, workspaces: workspaces, tile: Tile6x16.self) {
+        gemmSerial($0, fused: true, workspace: $1, tile: Tile6x16.self)
+    }
 }
 
 public func adamUpdateAVX2(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,

@@ -4,7 +4,9 @@
 import SwiftKernels
 
 public func gemmAVX512(_ problem: GemmProblem, workspaces: [GemmWorkspace]) {
-    gemmParallel(problem, workspaces: workspaces) { gemmSerial($0, fused: true, workspace: $1) }
+    gemmParallel(problem, workspaces: workspaces, tile: Tile8x32.self) {
+        gemmSerial($0, fused: true, workspace: $1, tile: Tile8x32.self)
+    }
 }
 
 public func adamUpdateAVX512(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,

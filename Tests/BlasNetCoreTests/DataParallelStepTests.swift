@@ -82,6 +82,32 @@ final class DataParallelStepTests: XCTestCase {
         }
     }
 
+    /// Each trial runs `trials` steps on the pool, then `trials` alone, and keeps the pool unless running
+    /// alone was faster by the margin; between trials every step runs the way chosen.
+    func testModeChooserTimesBothWaysInBlocksAndKeepsTheFaster() {
+        func trial(pool: UInt64, solo: UInt64, chosen: Bool) -> (ways: [Bool], decision: Bool) {
+            var chooser = ModeChooser()
+            var ways: [Bool] = [], decision = chosen
+            for _ in 0..<(2 * ModeChooser.trials) {
+                let way = chooser.nextStepSolo(chosen: decision)
+                ways.append(way)
+                decision = chooser.record(solo: way, nanoseconds: way ? solo : pool, chosen: decision)
+            }
+            return (ways, decision)
+        }
+        let blocks = [Bool](repeating: false, count: ModeChooser.trials) + [Bool](repeating: true, count: ModeChooser.trials)
+        XCTAssertEqual(trial(pool: 100, solo: 90, chosen: false).ways, blocks)
+        XCTAssertTrue(trial(pool: 100, solo: 90, chosen: false).decision, "alone 10 % faster: alone")
+        XCTAssertFalse(trial(pool: 100, solo: 97, chosen: true).decision, "alone within the margin: the pool")
+        XCTAssertFalse(trial(pool: 80, solo: 100, chosen: true).decision, "the pool faster: the pool")
+        var chooser = ModeChooser()
+        for _ in 0..<(2 * ModeChooser.trials) {
+            _ = chooser.record(solo: chooser.nextStepSolo(chosen: true), nanoseconds: 1, chosen: true)
+        }
+        XCTAssertTrue(chooser.nextStepSolo(chosen: true), "after a trial, the chosen way")
+        XCTAssertFalse(chooser.nextStepSolo(chosen: false))
+    }
+
     /// Phase 1's plan covers every parameter exactly once, splits the large layer by rows of W evenly and
     /// gives small layers to the least-loaded task.
     func testGradientPlanCoversEveryParameterOnce() throws {

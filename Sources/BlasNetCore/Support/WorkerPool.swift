@@ -20,6 +20,8 @@ public final class WorkerPool: @unchecked Sendable {  // the task slot is guarde
     /// Workers (other than the caller) still running the current task.
     private let remaining = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
+    /// Set by `rest`, cleared by `run`: waiting workers sleep at once instead of spinning.
+    private let resting = Atomic<Bool>(false)
     /// Threads that have returned (after `stopping`).
     private let exited = Atomic<Int>(0)
     /// Written by `run` before the generation is bumped, read by workers after they see it. A class
@@ -66,6 +68,7 @@ public final class WorkerPool: @unchecked Sendable {  // the task slot is guarde
         self.job = job
         self.phase = phase
         mode = FloatingPointMode.current
+        resting.store(false, ordering: .relaxed)
         remaining.store(count - 1, ordering: .relaxed)
         generation.add(1, ordering: .releasing)
         lock.lock()
@@ -82,6 +85,13 @@ public final class WorkerPool: @unchecked Sendable {  // the task slot is guarde
         }
     }
 
+    /// Sends the waiting workers to sleep now rather than after their spin: for work the caller does alone,
+    /// which spinning workers would only compete with for the host (its cores, its shared caches). The next
+    /// `run` wakes them, at the cost of one wake-up.
+    public func rest() {
+        resting.store(true, ordering: .relaxed)
+    }
+
     private func work(_ index: Int) {
         var seen = 0
         while true {
@@ -95,7 +105,7 @@ public final class WorkerPool: @unchecked Sendable {  // the task slot is guarde
                     let now = DispatchTime.now().uptimeNanoseconds
                     if spinStart == 0 {
                         spinStart = now
-                    } else if now - spinStart > Self.spinNanoseconds {
+                    } else if now - spinStart > Self.spinNanoseconds || resting.load(ordering: .relaxed) {
                         lock.lock()
                         while generation.load(ordering: .acquiring) == seen { lock.wait() }
                         lock.unlock()

@@ -134,6 +134,7 @@ final class DataParallelStep: WorkerJob {
     /// Runs every task of `phase`: on the calling thread alone, or claimed by the pool's workers.
     private func run(phase: Int, solo: Bool) {
         if solo || pool.count == 1 {
+            pool.rest()  // workers spinning through work done alone would only compete for the host
             for task in 0..<taskCount { perform(task: task, phase: phase, engine: engines[0]) }
         } else {
             nextTask.store(0, ordering: .relaxed)
@@ -177,9 +178,11 @@ final class DataParallelStep: WorkerJob {
 }
 
 /// Decides whether a step's tasks run on the pool or on the calling thread alone: every
-/// `interval` steps it times `trials` steps each way, alternating, and keeps the way whose median step
-/// was faster — the pool unless running alone beats it by `soloMargin`, so timing noise does not flip a
-/// pool that pays. It decides only the speed: both ways compute the same numbers.
+/// `interval` steps it times `trials` steps on the pool, then `trials` alone (with the workers asleep,
+/// as they are while running alone), and keeps the way whose median step was faster — the pool unless
+/// running alone beats it by `soloMargin`, so timing noise does not flip a pool that pays. The two ways
+/// are timed in blocks, not alternately: after a step alone the workers sleep, and waking them would
+/// burden every pool step. It decides only the speed: both ways compute the same numbers.
 struct ModeChooser {
     static let interval = 256
     static let trials = 8
@@ -194,11 +197,10 @@ struct ModeChooser {
         soloTimes.reserveCapacity(Self.trials)
     }
 
-    /// Whether the coming step runs solo: alternating during a trial, else as `chosen`.
+    /// Whether the coming step runs solo: the pool, then solo, during a trial, else as `chosen`.
     func nextStepSolo(chosen: Bool) -> Bool {
         let phase = step % Self.interval
-        // A trial alternates pool, solo, pool, … so that a drift of the machine's speed hits both.
-        return phase < 2 * Self.trials ? phase % 2 == 1 : chosen
+        return phase < 2 * Self.trials ? phase >= Self.trials : chosen
     }
 
     /// Records a step's time; returns the way chosen from now on.

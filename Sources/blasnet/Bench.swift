@@ -175,7 +175,9 @@ struct Bench: ParsableCommand {
     }
 
     private func progress(_ message: String) {
-        if isatty(STDERR_FILENO) != 0 || !(json || csv) { printError("… " + message) }
+        guard isatty(STDERR_FILENO) != 0 || !(json || csv) else { return }
+        fflush(nil)  // what stdout holds so far comes first, whole, when both streams go to one place
+        printError("… " + message)
     }
 }
 

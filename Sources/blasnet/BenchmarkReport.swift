@@ -47,7 +47,8 @@ struct BenchmarkEnvironment: Encodable {
 
     /// One line for the chart: machine, build, date.
     var chartSubtitle: String {
-        "\(cpu), \(cores) cores; OpenBLAS core \(openblas_core); Swift \(swift_kernel); \(build) build; "
+        "\(cpu), \(cores) cores; OpenBLAS core \(openblas_core)"
+            + (openblas_coretype.map { " (OPENBLAS_CORETYPE=\($0))" } ?? "") + "; \(swift_kernel); \(build) build; "
             + String(date.prefix(10)) + (git_commit.map { ", commit \($0)" } ?? "")
     }
 

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""How blasnet's training scales with threads on this machine, measured the way the threads issue asks.
+
+For each engine and batch size, starts `blasnet train --json` alternately with --threads 1 and --threads N
+(one warm-up start of each first, not counted), `--starts` times each, and prints per configuration: the
+median (and range) of samples/s at each count, the median of the per-pair ratios N ÷ 1 (each pair ran
+seconds apart, as the host's speed drifts over minutes), and the slowest N-thread start ÷ the median
+1-thread rate. Every start trains the default model and task (dense, digits 0 and 1, 10 epochs) unless
+--classes / --epochs say otherwise. Use a release build.
+
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the environment of every start (OpenBLAS then
+chooses its kernels for this CPU), unless --keep-openblas-env.
+
+Example: scripts/thread_scaling.py --starts 10 --configs blas:32,blas:256,swift:32,swift:256
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--starts", type=int, default=10, help="process starts per thread count (default 10)")
+    parser.add_argument("--threads", type=int, default=2, help="the thread count compared with 1 (default 2)")
+    parser.add_argument("--configs", default="blas:32,blas:256,swift:32,swift:256",
+                        help="ENGINE:BATCH pairs, comma-separated (default: both engines at 32 and 256)")
+    parser.add_argument("--classes", default="0,1", help="passed to blasnet train --classes (default 0,1)")
+    parser.add_argument("--epochs", type=int, default=10, help="passed to blasnet train --epochs (default 10)")
+    parser.add_argument("--keep-openblas-env", action="store_true",
+                        help="keep OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE in the environment")
+    parser.add_argument("--blasnet", default=os.environ.get("BLASNET_BIN", os.path.join(REPOSITORY, ".build/release/blasnet")),
+                        help="the blasnet binary (default: $BLASNET_BIN, else .build/release/blasnet)")
+    options = parser.parse_args()
+    if options.starts < 1 or options.threads < 2 or options.epochs < 1:
+        parser.error("--starts and --epochs must be at least 1, --threads at least 2")
+    configs = []
+    for item in options.configs.split(","):
+        engine, _, batch = item.partition(":")
+        if engine not in ("blas", "swift") or not batch.isdigit() or int(batch) < 1:
+            parser.error(f"--configs items are ENGINE:BATCH with ENGINE blas or swift (got '{item}')")
+        configs.append((engine, batch))
+    if not os.access(options.blasnet, os.X_OK):
+        parser.error(f"{options.blasnet} is not an executable file; build it with 'swift build -c release'")
+    environment = dict(os.environ)
+    if not options.keep_openblas_env:
+        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+            environment.pop(name, None)
+
+    def rate(engine: str, batch: str, threads: int) -> float:
+        command = [options.blasnet, "train", "--engine", engine, "--batch-size", batch, "--threads", str(threads),
+                   "--classes", options.classes, "--epochs", str(options.epochs), "--json"]
+        result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPOSITORY)
+        if result.returncode != 0:
+            sys.exit(f"thread_scaling.py: {' '.join(command)} failed: {result.stderr.strip()}")
+        return json.loads(result.stdout)["samples_per_second"]
+
+    n = options.threads
+    print(f"{n} threads / 1, {options.starts} alternating starts each; classes {options.classes}, "
+          f"{options.epochs} epochs; samples/s as blasnet train --json reports it")
+    print(f"engine  batch  1 thread median (range)   {n} threads median (range)   {n}/1 median of pairs  "
+          f"slowest {n}-thread / median 1")
+    for engine, batch in configs:
+        rate(engine, batch, 1), rate(engine, batch, n)  # warm-up: page cache, CPU frequency
+        one, many = [], []
+        for _ in range(options.starts):
+            one.append(rate(engine, batch, 1))
+            many.append(rate(engine, batch, n))
+        median_one = statistics.median(one)
+        ratios = [b / a for a, b in zip(one, many)]
+        print(f"{engine:6}  {batch:>5}  {median_one / 1e3:7.1f}k ({min(one) / 1e3:.0f}–{max(one) / 1e3:.0f}k)"
+              f"      {statistics.median(many) / 1e3:7.1f}k ({min(many) / 1e3:.0f}–{max(many) / 1e3:.0f}k)"
+              f"      {statistics.median(ratios):5.2f}×              {min(many) / median_one:.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,11 +8,14 @@
 // shape fixed by the thread count and batch size, so the same thread count always gives the same
 // weights (a different count splits the products differently, which changes the last bits).
 //
-// The split is a plan of tasks (one per configured thread in each phase), not an assignment: workers
-// claim tasks from a counter, and a task computes the same numbers whichever worker runs it. So when
-// the second core does not pay — the host busy, or its two virtual cores on one physical core — the
-// step can run every task on the calling thread instead (`solo`) with the same results. The step
-// times itself both ways for a few steps now and then and keeps the faster.
+// The split is a plan of tasks (one per configured thread in each phase), not an assignment: a task
+// computes the same numbers whichever worker runs it. Each worker first claims the task of its own
+// index, so that step after step the same core runs the same share — and keeps that share's weights,
+// gradients and Adam moments in its cache, instead of fetching them from the other core — then claims
+// whatever task is still unclaimed, so a late worker delays nothing. And when the second core does not
+// pay — the host busy, or the transfers between the two virtual cores slow — the step can run every
+// task on the calling thread instead (`solo`) with the same results. The step times itself both ways
+// for a few steps now and then and keeps the faster.
 import Dispatch
 import Synchronization
 import SwiftKernels
@@ -28,8 +31,8 @@ final class DataParallelStep: WorkerJob {
     private let blocks: [[GradientBlock]]
     /// Tasks per phase: the configured thread count.
     private let taskCount: Int
-    /// The next task of the current phase to be claimed.
-    private let nextTask = Atomic<Int>(0)
+    /// Bit t set: task t of the current phase has been claimed.
+    private let claimed = Atomic<Int>(0)
     /// Each phase-0 task's share of the batch statistics. Raw storage: workers write their own element
     /// at the same time, which an Array property would report as overlapping accesses.
     private let statistics: UnsafeMutablePointer<BatchStatistics>
@@ -58,6 +61,7 @@ final class DataParallelStep: WorkerJob {
 
     /// `workers` workers of `kind` engines for batches of up to `batchSize` rows.
     init(network: Network, kind: EngineKind, workers: Int, batchSize: Int) {
+        precondition(workers <= Int.bitWidth, "one claim bit per task")
         pool = WorkerPool(count: workers)
         engines = (0..<workers).map { _ in makeEngine(kind, threads: 1) }
         workspace = NetworkWorkspace(network: network, capacity: batchSize)
@@ -137,16 +141,19 @@ final class DataParallelStep: WorkerJob {
             pool.rest()  // workers spinning through work done alone would only compete for the host
             for task in 0..<taskCount { perform(task: task, phase: phase, engine: engines[0]) }
         } else {
-            nextTask.store(0, ordering: .relaxed)
+            claimed.store(0, ordering: .relaxed)
             pool.run(self, phase: phase)
         }
     }
 
+    /// Runs task `worker` if no one has claimed it yet, then every other task still unclaimed.
     func perform(phase: Int, worker: Int) {
-        while true {
-            let task = nextTask.add(1, ordering: .relaxed).oldValue
-            guard task < taskCount else { return }
-            perform(task: task, phase: phase, engine: engines[worker])
+        for offset in 0..<taskCount {
+            let task = (worker + offset) % taskCount
+            let bit = 1 << task
+            if claimed.bitwiseOr(bit, ordering: .relaxed).oldValue & bit == 0 {
+                perform(task: task, phase: phase, engine: engines[worker])
+            }
         }
     }
 

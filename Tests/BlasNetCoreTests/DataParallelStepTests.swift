@@ -106,6 +106,11 @@ final class DataParallelStepTests: XCTestCase {
         }
         XCTAssertTrue(chooser.nextStepSolo(chosen: true), "after a trial, the chosen way")
         XCTAssertFalse(chooser.nextStepSolo(chosen: false))
+        // A step forced one way (as the tests force it) times only that way: the trial keeps the choice.
+        var forced = ModeChooser()
+        var kept = false
+        for _ in 0..<(2 * ModeChooser.trials) { kept = forced.record(solo: true, nanoseconds: 1, chosen: false) }
+        XCTAssertFalse(kept)
     }
 
     /// Phase 1's plan covers every parameter exactly once, splits the large layer by rows of W evenly and

@@ -217,6 +217,12 @@ struct ModeChooser {
         guard phase < 2 * Self.trials else { return chosen }
         if solo { soloTimes.append(nanoseconds) } else { poolTimes.append(nanoseconds) }
         guard phase == 2 * Self.trials - 1 else { return chosen }
+        // A caller that forced one way (tests) timed only that way: nothing to compare.
+        guard !poolTimes.isEmpty, !soloTimes.isEmpty else {
+            poolTimes.removeAll(keepingCapacity: true)
+            soloTimes.removeAll(keepingCapacity: true)
+            return chosen
+        }
         poolTimes.sort()
         soloTimes.sort()
         let decision = soloTimes[soloTimes.count / 2] * 100 < poolTimes[poolTimes.count / 2] * Self.soloMargin

@@ -33,6 +33,27 @@ final class TrainingImagesTests: XCTestCase {
         XCTAssertEqual(gathered(store, rows: rows).map(\.bitPattern), expectedRows(data, rows: rows).map(\.bitPattern))
     }
 
+    /// A column range of the rows (the parallel step's share of the first layer's inputs) is exactly those
+    /// columns of the whole rows, from bytes and from floats, including empty and one-column ranges.
+    func testColumnsOfRowsAreTheWholeRowsColumns() throws {
+        let bytes = byteFormImages(count: 5)
+        var floatPixels = bytes.images
+        floatPixels[7] = 0.5  // not a byte level: gathered from the floats
+        let floats = try LabeledImages(images: floatPixels, width: 784, labels: bytes.labels)
+        let rows = [3, 0, 4, 4, 1]
+        for data in [bytes, floats] {
+            let store = TrainingImages(data)
+            let whole = gathered(store, rows: rows)
+            for columns in [0..<784, 0..<392, 392..<784, 100..<101, 5..<5] {
+                var part = [Float](repeating: .nan, count: max(1, rows.count * columns.count))
+                part.withUnsafeMutableBufferPointer { store.gather(rows: rows[...], columns: columns, into: $0.baseAddress!) }
+                let expected = rows.indices.flatMap { row in whole[(row * 784 + columns.lowerBound)..<(row * 784 + columns.upperBound)] }
+                XCTAssertEqual(Array(part.prefix(rows.count * columns.count)).map(\.bitPattern), expected.map(\.bitPattern),
+                               "columns \(columns), from \(store.gathersBytes ? "bytes" : "floats")")
+            }
+        }
+    }
+
     func testRealMNISTIsGatheredFromBytes() throws {
         let (train, _) = try RealData.zeroVersusOne()
         let store = TrainingImages(train)

@@ -92,10 +92,16 @@ public final class Network {
     /// from row `rowOffset` on (a worker handed rows of a shared workspace passes where its rows start).
     public func forward(input: UnsafePointer<Float>, batch: Int, workspace: NetworkWorkspace, rowOffset: Int = 0,
                         engine: ComputeEngine) {
+        forward(from: 0, input: input, batch: batch, workspace: workspace, rowOffset: rowOffset, engine: engine)
+    }
+
+    /// The forward pass from layer `first` on; `input` is layer `first`'s input for the rows.
+    private func forward(from first: Int, input: UnsafePointer<Float>, batch: Int, workspace: NetworkWorkspace,
+                         rowOffset: Int, engine: ComputeEngine) {
         precondition(batch > 0 && rowOffset >= 0 && rowOffset + batch <= workspace.capacity,
                      "rows \(rowOffset)..<\(rowOffset + batch) exceed workspace capacity \(workspace.capacity)")
         var layerInput = input
-        for (index, layer) in layers.enumerated() {
+        for (index, layer) in layers.enumerated() where index >= first {
             let output = workspace.outputs[index].pointer + rowOffset &* layer.outputSize
             // Z[batch, out] = b (broadcast to every row) + X[batch, in] · W[in, out]; then A = f(Z) in place.
             let bias = parameters.pointer + layer.biasOffset
@@ -130,9 +136,18 @@ public final class Network {
     /// `workspace` (`input` and `labels` point at those rows' own): afterwards `workspace.deltas[l]` holds
     /// ∂L/∂Z_l for them. The loss is the mean over `meanOver` rows: a worker handed part of a batch passes
     /// the whole batch's size. No parameter gradient is formed (see `addWeightGradient`).
+    ///
+    /// `firstLayerDone`: the first layer's activations for the rows are already in `workspace.outputs[0]`
+    /// (the parallel step sums them from its tasks' parts); `input` is then not read.
     func computeDeltas(input: UnsafePointer<Float>, labels: UnsafePointer<Float>, batch: Int, meanOver: Int,
-                       workspace: NetworkWorkspace, rowOffset: Int, engine: ComputeEngine) -> BatchStatistics {
-        forward(input: input, batch: batch, workspace: workspace, rowOffset: rowOffset, engine: engine)
+                       workspace: NetworkWorkspace, rowOffset: Int, firstLayerDone: Bool = false,
+                       engine: ComputeEngine) -> BatchStatistics {
+        if !firstLayerDone {
+            forward(input: input, batch: batch, workspace: workspace, rowOffset: rowOffset, engine: engine)
+        } else if layers.count > 1 {
+            forward(from: 1, input: UnsafePointer(workspace.outputs[0].pointer + rowOffset &* layers[0].outputSize),
+                    batch: batch, workspace: workspace, rowOffset: rowOffset, engine: engine)
+        }
         let last = layers.count - 1
         let statistics = loss.gradient(logits: workspace.outputs[last].pointer + rowOffset &* outputWidth,
                                        labels: labels, batch: batch, width: outputWidth, meanOver: meanOver,
@@ -152,12 +167,43 @@ public final class Network {
         return statistics
     }
 
+    /// The first layer's product over its inputs `inputs` only: part[batch, out] = X[:, inputs] ·
+    /// W[inputs, :], where `input` holds X[:, inputs] as [batch, inputs.count]. The parts of disjoint
+    /// input ranges that cover all inputs sum, with the bias, to the first layer's Z (`finishFirstLayer`).
+    func firstLayerPart(inputs: Range<Int>, input: UnsafePointer<Float>, batch: Int,
+                        into part: UnsafeMutablePointer<Float>, engine: ComputeEngine) {
+        let layer = layers[0]
+        guard batch > 0 else { return }
+        engine.gemm(transposeA: false, transposeB: false, m: batch, n: layer.outputSize, k: inputs.count,
+                    a: input, lda: inputs.count, b: parameters.pointer + layer.weightOffset + inputs.lowerBound &* layer.outputSize,
+                    ldb: layer.outputSize, beta: 0, c: part, ldc: layer.outputSize)
+    }
+
+    /// The first layer's activations for rows `rowOffset..<rowOffset + batch`: Z = b + Σ parts (in the
+    /// order given, so the sum is the same every time), then the activation, into `workspace.outputs[0]`.
+    /// Each part is [capacity, out], as `firstLayerPart` wrote it for the whole batch.
+    func finishFirstLayer(parts: [UnsafePointer<Float>], batch: Int, rowOffset: Int, workspace: NetworkWorkspace) {
+        let layer = layers[0], width = layer.outputSize
+        let bias = parameters.pointer + layer.biasOffset
+        for row in rowOffset..<(rowOffset + batch) {
+            let output = workspace.outputs[0].pointer + row &* width
+            output.update(from: bias, count: width)
+            for part in parts {
+                let line = part + row &* width
+                for j in 0..<width { output[j] += line[j] }
+            }
+            layer.activation.apply(output, count: width)
+        }
+    }
+
     /// Adds layer `index`'s weight gradient for the input rows `inputRows` of W (and, `withBias`, its
     /// bias gradient) to `workspace.gradients`, over the first `batch` rows of `workspace.deltas[index]`;
     /// `input` is the layer's input [batch, in]. Rows of W are contiguous in `parameters`, so workers
-    /// that take disjoint `inputRows` write disjoint gradients.
+    /// that take disjoint `inputRows` write disjoint gradients. With `inputHoldsOnlyTheseRows`, `input` is
+    /// only X[:, inputRows], [batch, inputRows.count].
     func addWeightGradient(_ index: Int, inputRows: Range<Int>, withBias: Bool, input: UnsafePointer<Float>,
-                           batch: Int, workspace: NetworkWorkspace, engine: ComputeEngine) {
+                           batch: Int, workspace: NetworkWorkspace, inputHoldsOnlyTheseRows: Bool = false,
+                           engine: ComputeEngine) {
         let layer = layers[index]
         let gradients = workspace.gradients.pointer
         let delta = workspace.deltas[index].pointer
@@ -166,7 +212,8 @@ public final class Network {
         // consumes them.
         if !inputRows.isEmpty {
             engine.gemm(transposeA: true, transposeB: false, m: inputRows.count, n: layer.outputSize, k: batch,
-                        a: input + inputRows.lowerBound, lda: layer.inputSize, b: delta, ldb: layer.outputSize,
+                        a: inputHoldsOnlyTheseRows ? input : input + inputRows.lowerBound,
+                        lda: inputHoldsOnlyTheseRows ? inputRows.count : layer.inputSize, b: delta, ldb: layer.outputSize,
                         beta: 1, c: gradients + layer.weightOffset + inputRows.lowerBound &* layer.outputSize,
                         ldc: layer.outputSize)
         }

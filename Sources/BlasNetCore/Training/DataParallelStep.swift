@@ -1,21 +1,30 @@
-// DataParallelStep: one Adam step on a worker pool, in two hand-offs.
-// Phase 0 splits the batch's rows: each task gathers its contiguous share into the shared batch input
-// and runs the forward pass, the loss and the backward pass of ∂L/∂Z on it, with single-threaded
-// products, into its rows of one shared workspace. Phase 1 splits the parameters: each task forms the
-// weight gradients of its own rows of W over the whole batch (one product with k = batch, the way one
-// thread would) and applies Adam to exactly those parameters while they are in its cache. No gradient
-// is summed across tasks, so nothing is reduced; each gradient element comes from one product of a
-// shape fixed by the thread count and batch size, so the same thread count always gives the same
-// weights (a different count splits the products differently, which changes the last bits).
+// DataParallelStep: one Adam step on a worker pool, in three hand-offs, arranged so that the two cores
+// share little data: on a virtual machine they may sit on different chiplets of the host, where every
+// cache line one core wrote and the other reads costs a slow transfer (docs/performance.md measured
+// ~120 ns and ~500 ns round trips on one host, changing while a process ran). The first layer holds
+// nearly all the weights, so it is split by its inputs — rows of W_0 — and each task keeps its rows of
+// W_0, their gradients and Adam's moments, and its columns of the batch input, on its own core:
+//   phase 0, per task: gather its input columns X[:, K_t] of the whole batch from the read-only images
+//     and form its part of the first layer, P_t = X[:, K_t] · W_0[K_t, :] ([batch, out]);
+//   phase 1, per task: its share of the batch's rows: Z_0 = b_0 + Σ_t P_t (summed in task order), the
+//     activation, the later layers, the loss and the backward pass of ∂L/∂Z (single-threaded
+//     products, into its rows of one shared workspace);
+//   phase 2, per task: the weight gradients of its blocks of parameters over the whole batch — its rows
+//     K_t of W_0 from its own X[:, K_t], and the later layers' rows of W as `plan` assigns them — and
+//     Adam on exactly those parameters.
+// What crosses between the cores is the parts P_t, the deltas and the small later layers'
+// activations, not the first layer's weights or the images. No gradient is summed across tasks; each
+// gradient element comes from one product of a shape fixed by the thread count and batch size, and Z_0
+// sums its parts in a fixed order, so the same thread count always gives the same weights (a
+// different count splits the sums differently, which changes the last bits).
 //
 // The split is a plan of tasks (one per configured thread in each phase), not an assignment: a task
 // computes the same numbers whichever worker runs it. Each worker first claims the task of its own
-// index, so that step after step the same core runs the same share — and keeps that share's weights,
-// gradients and Adam moments in its cache, instead of fetching them from the other core — then claims
-// whatever task is still unclaimed, so a late worker delays nothing. And when the second core does not
-// pay — the host busy, or the transfers between the two virtual cores slow — the step can run every
-// task on the calling thread instead (`solo`) with the same results. The step times itself both ways
-// for a few steps now and then and keeps the faster.
+// index, so that step after step the same core runs the same share and keeps its data in cache, then
+// claims whatever task is still unclaimed, so a late worker delays nothing. And when the second core
+// does not pay — the host busy, or the transfers between the two virtual cores slow — the step can run
+// every task on the calling thread instead (`solo`) with the same results. The step times itself both
+// ways for a few steps now and then and keeps the faster.
 import Dispatch
 import Synchronization
 import SwiftKernels
@@ -27,13 +36,21 @@ final class DataParallelStep: WorkerJob {
     /// Activations and ∂L/∂Z of the whole batch (each worker writes its rows) and the gradients.
     private let workspace: NetworkWorkspace
     private let network: Network
-    /// Phase 1's tasks: each the parameter blocks it differentiates and updates.
+    /// Phase 2's tasks: each the parameter blocks it differentiates and updates.
     private let blocks: [[GradientBlock]]
+    /// Each task's inputs of the first layer, K_t: the input rows of its layer-0 block (empty if none).
+    private let firstLayerInputs: [Range<Int>]
+    /// Each task's columns X[:, K_t] of the batch input, [batch, K_t.count].
+    private let inputs: [FloatBuffer]
+    /// Each task's part of the first layer's Z, [batch, out_0] (unused for an empty K_t).
+    private let parts: [FloatBuffer]
+    /// The parts that exist, in task order: what phase 1 sums.
+    private let partPointers: [UnsafePointer<Float>]
     /// Tasks per phase: the configured thread count.
     private let taskCount: Int
     /// Bit t set: task t of the current phase has been claimed.
     private let claimed = Atomic<Int>(0)
-    /// Each phase-0 task's share of the batch statistics. Raw storage: workers write their own element
+    /// Each phase-1 task's share of the batch statistics. Raw storage: workers write their own element
     /// at the same time, which an Array property would report as overlapping accesses.
     private let statistics: UnsafeMutablePointer<BatchStatistics>
     /// Whether the tasks run on the calling thread alone, and the timing that decides it.
@@ -67,6 +84,10 @@ final class DataParallelStep: WorkerJob {
         workspace = NetworkWorkspace(network: network, capacity: batchSize)
         self.network = network
         blocks = Self.plan(network.layers, tasks: workers)
+        firstLayerInputs = blocks.map { $0.first { $0.layer == 0 }?.inputRows ?? 0..<0 }
+        inputs = firstLayerInputs.map { FloatBuffer(count: max(1, batchSize * $0.count)) }
+        parts = firstLayerInputs.map { FloatBuffer(count: $0.isEmpty ? 1 : batchSize * network.layers[0].outputSize) }
+        partPointers = zip(firstLayerInputs, parts).filter { !$0.0.isEmpty }.map { UnsafePointer($0.1.pointer) }
         taskCount = workers
         statistics = .allocate(capacity: workers)
         statistics.initialize(repeating: BatchStatistics(lossSum: 0, correct: 0), count: workers)
@@ -77,9 +98,10 @@ final class DataParallelStep: WorkerJob {
     /// Below this many weights per task a layer is not split: one task takes it whole.
     static let minimumSplit = 4096
 
-    /// Phase 1's tasks. A layer with at least `minimumSplit` weights per task is split by rows of W into
-    /// one even block per task (the bias with the last); a smaller one goes whole to the task with the
-    /// fewest weights so far (the lowest index on ties). Every parameter lies in exactly one block.
+    /// Phase 2's tasks (and, through layer 0's blocks, phase 0's inputs K_t). A layer with at least
+    /// `minimumSplit` weights per task is split by rows of W into one even block per task (the bias with
+    /// the last); a smaller one goes whole to the task with the fewest weights so far (the lowest index on
+    /// ties). Every parameter lies in exactly one block.
     static func plan(_ layers: [DenseLayer], tasks workers: Int) -> [[GradientBlock]] {
         var blocks = [[GradientBlock]](repeating: [], count: workers)
         var load = [Int](repeating: 0, count: workers)
@@ -121,6 +143,7 @@ final class DataParallelStep: WorkerJob {
         let trySolo = forcedSolo ?? chooser.nextStepSolo(chosen: solo)
         let started = DispatchTime.now().uptimeNanoseconds
         run(phase: 0, solo: trySolo)
+        run(phase: 1, solo: trySolo)
         var total = BatchStatistics(lossSum: 0, correct: 0)
         for part in UnsafeBufferPointer(start: statistics, count: taskCount) {  // task order: the same sum every time
             total.lossSum += part.lossSum
@@ -129,7 +152,7 @@ final class DataParallelStep: WorkerJob {
         // A diverged batch must not reach the weights (the trainer stops on it).
         guard total.lossSum.isFinite, total.lossSum / Double(rows.count) <= Trainer.divergedLoss else { return total }
         adam = optimizer.beginStep(parameters: network.parameters, gradients: workspace.gradients)
-        run(phase: 1, solo: trySolo)
+        run(phase: 2, solo: trySolo)
         adam = nil
         solo = chooser.record(solo: trySolo, nanoseconds: DispatchTime.now().uptimeNanoseconds - started, chosen: solo)
         return total
@@ -158,26 +181,36 @@ final class DataParallelStep: WorkerJob {
     }
 
     private func perform(task: Int, phase: Int, engine: ComputeEngine) {
-        guard let batchInput else { return }
-        if phase == 0 {
-            let range = share(task, of: rows.count)
+        let count = rows.count
+        switch phase {
+        case 0:
+            let columns = firstLayerInputs[task]
+            guard !columns.isEmpty, let images else { return }
+            images.gather(rows: rows, columns: columns, into: inputs[task].pointer)
+            network.firstLayerPart(inputs: columns, input: inputs[task].pointer, batch: count,
+                                   into: parts[task].pointer, engine: engine)
+        case 1:
+            let range = share(task, of: count)
             statistics[task] = BatchStatistics(lossSum: 0, correct: 0)
-            guard !range.isEmpty, let images, let labels, let batchLabels else { return }
-            let width = images.width
-            let start = rows.startIndex + range.lowerBound
-            let mine = rows[start..<(start + range.count)]
-            images.gather(rows: mine, into: batchInput + range.lowerBound * width)
-            for (offset, index) in mine.enumerated() { batchLabels[range.lowerBound + offset] = Float(labels[index]) }
+            guard !range.isEmpty, let labels, let batchLabels, let batchInput else { return }
+            for offset in range { batchLabels[offset] = Float(labels[rows[rows.startIndex + offset]]) }
+            network.finishFirstLayer(parts: partPointers, batch: range.count, rowOffset: range.lowerBound,
+                                     workspace: workspace)
             statistics[task] = network.computeDeltas(
-                input: batchInput + range.lowerBound * width, labels: batchLabels + range.lowerBound,
-                batch: range.count, meanOver: rows.count, workspace: workspace, rowOffset: range.lowerBound,
-                engine: engine)
-        } else if let adam {
+                input: batchInput, labels: batchLabels + range.lowerBound, batch: range.count, meanOver: count,
+                workspace: workspace, rowOffset: range.lowerBound, firstLayerDone: true, engine: engine)
+        default:
+            guard let adam else { return }
             for block in blocks[task] {
-                let input = block.layer == 0 ? UnsafePointer(batchInput)
-                    : UnsafePointer(workspace.outputs[block.layer - 1].pointer)
-                network.addWeightGradient(block.layer, inputRows: block.inputRows, withBias: block.withBias,
-                                          input: input, batch: rows.count, workspace: workspace, engine: engine)
+                if block.layer == 0 {
+                    network.addWeightGradient(0, inputRows: block.inputRows, withBias: block.withBias,
+                                              input: inputs[task].pointer, batch: count, workspace: workspace,
+                                              inputHoldsOnlyTheseRows: true, engine: engine)
+                } else {
+                    network.addWeightGradient(block.layer, inputRows: block.inputRows, withBias: block.withBias,
+                                              input: workspace.outputs[block.layer - 1].pointer, batch: count,
+                                              workspace: workspace, engine: engine)
+                }
                 adam.update(block.parameters)
             }
         }

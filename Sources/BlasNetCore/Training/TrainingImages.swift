@@ -43,17 +43,24 @@ struct TrainingImages {
 
     /// Copies the images `rows` (indices into the data set) to `destination`, [rows.count, width] row-major.
     func gather(rows: ArraySlice<Int>, into destination: UnsafeMutablePointer<Float>) {
-        let width = self.width
+        gather(rows: rows, columns: 0..<width, into: destination)
+    }
+
+    /// Copies the pixels `columns` of the images `rows` to `destination`, [rows.count, columns.count]
+    /// row-major (the same values `gather(rows:into:)` puts in those columns).
+    func gather(rows: ArraySlice<Int>, columns: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        let width = self.width, first = columns.lowerBound, count = columns.count
+        guard count > 0 else { return }
         if let bytes {
             bytes.withUnsafeBufferPointer { source in
                 for (row, index) in rows.enumerated() {
-                    scalePixelBytesOnThisCPU(source.baseAddress! + index &* width, destination + row &* width, width)
+                    scalePixelBytesOnThisCPU(source.baseAddress! + (index &* width &+ first), destination + row &* count, count)
                 }
             }
         } else {
             floats.withUnsafeBufferPointer { source in
                 for (row, index) in rows.enumerated() {
-                    (destination + row &* width).update(from: source.baseAddress! + index &* width, count: width)
+                    (destination + row &* count).update(from: source.baseAddress! + (index &* width &+ first), count: count)
                 }
             }
         }

@@ -113,6 +113,36 @@ final class DataParallelStepTests: XCTestCase {
         XCTAssertFalse(kept)
     }
 
+    /// While the pool wins clearly the trials come twice as late each time, up to the longest interval;
+    /// a close or lost trial brings back the shortest.
+    func testModeChooserSpacesTrialsWhileThePoolClearlyWins() {
+        var chooser = ModeChooser()
+        var chosen = false
+        func runTrial(pool: UInt64, solo: UInt64) -> [Bool] {
+            var ways: [Bool] = []
+            for _ in 0..<chooser.currentInterval {
+                let way = chooser.nextStepSolo(chosen: chosen)
+                ways.append(way)
+                chosen = chooser.record(solo: way, nanoseconds: way ? solo : pool, chosen: chosen)
+            }
+            return ways
+        }
+        var intervals: [Int] = []
+        for _ in 0..<6 {
+            let ways = runTrial(pool: 100, solo: 200)
+            XCTAssertEqual(ways.filter { $0 }.count, ModeChooser.trials, "one trial's solo steps per interval")
+            intervals.append(chooser.currentInterval)
+        }
+        XCTAssertEqual(intervals, [512, 1024, 2048, 4096, 4096, 4096])
+        XCTAssertFalse(chosen, "the pool")
+        _ = runTrial(pool: 100, solo: 110)  // the pool still faster, not clearly
+        XCTAssertEqual(chooser.currentInterval, ModeChooser.interval)
+        XCTAssertFalse(chosen)
+        _ = runTrial(pool: 100, solo: 80)
+        XCTAssertEqual(chooser.currentInterval, ModeChooser.interval)
+        XCTAssertTrue(chosen, "alone, now faster")
+    }
+
     /// Phase 2's plan covers every parameter exactly once, splits the large layer by rows of W evenly and
     /// gives small layers to the least-loaded task.
     func testGradientPlanCoversEveryParameterOnce() throws {

@@ -222,13 +222,21 @@ final class DataParallelStep: WorkerJob {
 /// as they are while running alone), and keeps the way whose median step was faster — the pool unless
 /// running alone beats it by `soloMargin`, so timing noise does not flip a pool that pays. The two ways
 /// are timed in blocks, not alternately: after a step alone the workers sleep, and waking them would
-/// burden every pool step. It decides only the speed: both ways compute the same numbers.
+/// burden every pool step. While the pool wins clearly (running alone slower by `clearMargin`) the next
+/// trial comes twice as late, up to `longestInterval`: a trial's steps alone cost about 3 % of a run at
+/// the shortest interval. It decides only the speed: both ways compute the same numbers.
 struct ModeChooser {
     static let interval = 256
+    static let longestInterval = 4096
     static let trials = 8
     /// Solo's median step must be below this share of the pool's to be chosen (percent).
     static let soloMargin: UInt64 = 95
-    private var step = 0
+    /// Solo's median step above this share of the pool's (percent): the pool clearly pays.
+    static let clearMargin: UInt64 = 125
+    /// Steps since the current trial began.
+    private var position = 0
+    /// Steps from one trial's start to the next.
+    private(set) var currentInterval = ModeChooser.interval
     private var poolTimes: [UInt64] = []
     private var soloTimes: [UInt64] = []
 
@@ -239,28 +247,30 @@ struct ModeChooser {
 
     /// Whether the coming step runs solo: the pool, then solo, during a trial, else as `chosen`.
     func nextStepSolo(chosen: Bool) -> Bool {
-        let phase = step % Self.interval
-        return phase < 2 * Self.trials ? phase >= Self.trials : chosen
+        position < 2 * Self.trials ? position >= Self.trials : chosen
     }
 
     /// Records a step's time; returns the way chosen from now on.
     mutating func record(solo: Bool, nanoseconds: UInt64, chosen: Bool) -> Bool {
-        defer { step += 1 }
-        let phase = step % Self.interval
-        guard phase < 2 * Self.trials else { return chosen }
+        defer {
+            position += 1
+            if position >= currentInterval { position = 0 }
+        }
+        guard position < 2 * Self.trials else { return chosen }
         if solo { soloTimes.append(nanoseconds) } else { poolTimes.append(nanoseconds) }
-        guard phase == 2 * Self.trials - 1 else { return chosen }
-        // A caller that forced one way (tests) timed only that way: nothing to compare.
-        guard !poolTimes.isEmpty, !soloTimes.isEmpty else {
+        guard position == 2 * Self.trials - 1 else { return chosen }
+        defer {
             poolTimes.removeAll(keepingCapacity: true)
             soloTimes.removeAll(keepingCapacity: true)
-            return chosen
         }
+        // A caller that forced one way (tests) timed only that way: nothing to compare.
+        guard !poolTimes.isEmpty, !soloTimes.isEmpty else { return chosen }
         poolTimes.sort()
         soloTimes.sort()
-        let decision = soloTimes[soloTimes.count / 2] * 100 < poolTimes[poolTimes.count / 2] * Self.soloMargin
-        poolTimes.removeAll(keepingCapacity: true)
-        soloTimes.removeAll(keepingCapacity: true)
+        let soloMedian = soloTimes[soloTimes.count / 2], poolMedian = poolTimes[poolTimes.count / 2]
+        let decision = soloMedian * 100 < poolMedian * Self.soloMargin
+        currentInterval = soloMedian * 100 > poolMedian * Self.clearMargin
+            ? min(2 * currentInterval, Self.longestInterval) : Self.interval
         return decision
     }
 }

@@ -62,8 +62,9 @@ final class DataParallelStep: WorkerJob {
     // The current step, set by `step` before each hand-off.
     private var images: TrainingImages?
     private var rows: ArraySlice<Int> = [][...]
+    /// The next batch's rows: each task asks for its columns of them once its work is done.
+    private var nextRows: ArraySlice<Int> = [][...]
     private var labels: UnsafePointer<Int>?
-    private var batchInput: UnsafeMutablePointer<Float>?
     private var batchLabels: UnsafeMutablePointer<Float>?
     private var adam: AdamSlices?
 
@@ -130,15 +131,16 @@ final class DataParallelStep: WorkerJob {
         (count * task / taskCount)..<(count * (task + 1) / taskCount)
     }
 
-    /// Trains on the batch `rows` (indices into `images` and `labels`): gradients, then Adam. The rows are
-    /// gathered into `batchInput` [rows, width] and their labels into `batchLabels`.
-    func step(rows: ArraySlice<Int>, images: TrainingImages, labels: UnsafePointer<Int>,
-              batchInput: UnsafeMutablePointer<Float>, batchLabels: UnsafeMutablePointer<Float>,
+    /// Trains on the batch `rows` (indices into `images` and `labels`): gradients, then Adam. Each task
+    /// gathers its columns of the rows; their labels go to `batchLabels`. `next` is the next batch's rows:
+    /// each task asks the CPU for its columns of them when its work is done.
+    func step(rows: ArraySlice<Int>, next: ArraySlice<Int> = [][...], images: TrainingImages, labels: UnsafePointer<Int>,
+              batchLabels: UnsafeMutablePointer<Float>,
               optimizer: AdamOptimizer) -> BatchStatistics {
         self.rows = rows
+        self.nextRows = next
         self.images = images
         self.labels = labels
-        self.batchInput = batchInput
         self.batchLabels = batchLabels
         let trySolo = forcedSolo ?? chooser.nextStepSolo(chosen: solo)
         let started = DispatchTime.now().uptimeNanoseconds
@@ -192,12 +194,13 @@ final class DataParallelStep: WorkerJob {
         case 1:
             let range = share(task, of: count)
             statistics[task] = BatchStatistics(lossSum: 0, correct: 0)
-            guard !range.isEmpty, let labels, let batchLabels, let batchInput else { return }
+            guard !range.isEmpty, let labels, let batchLabels else { return }
             for offset in range { batchLabels[offset] = Float(labels[rows[rows.startIndex + offset]]) }
             network.finishFirstLayer(parts: partPointers, batch: range.count, rowOffset: range.lowerBound,
                                      workspace: workspace)
             statistics[task] = network.computeDeltas(
-                input: batchInput, labels: batchLabels + range.lowerBound, batch: range.count, meanOver: count,
+                input: inputs[task].pointer /* not read: the first layer is done */, labels: batchLabels + range.lowerBound,
+                batch: range.count, meanOver: count,
                 workspace: workspace, rowOffset: range.lowerBound, firstLayerDone: true, engine: engine)
         default:
             guard let adam else { return }
@@ -213,6 +216,7 @@ final class DataParallelStep: WorkerJob {
                 }
                 adam.update(block.parameters)
             }
+            images?.prefetch(rows: nextRows, columns: firstLayerInputs[task])
         }
     }
 }

@@ -290,11 +290,12 @@ public final class Trainer {
                 let rows = min(batchSize, data.count - start)
                 // The next batch's rows are known: ask for them now, so they arrive while this one trains.
                 let next = start + batchSize
-                if next < data.count { images.prefetch(rows: order[next..<min(next + batchSize, data.count)]) }
+                let nextRows = order[min(next, data.count)..<min(next + batchSize, data.count)]
+                if parallelStep == nil { images.prefetch(rows: nextRows) }  // the parallel step's tasks ask for their own columns
                 let batch: BatchStatistics
                 if let parallelStep {
-                    batch = parallelStep.step(rows: order[start..<(start + rows)], images: images,
-                                              labels: labels.baseAddress!, batchInput: batchInput.pointer,
+                    batch = parallelStep.step(rows: order[start..<(start + rows)], next: nextRows, images: images,
+                                              labels: labels.baseAddress!,
                                               batchLabels: batchLabels.pointer, optimizer: optimizer)
                 } else {
                     images.gather(rows: order[start..<(start + rows)], into: batchInput.pointer)

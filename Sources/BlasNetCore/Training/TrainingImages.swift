@@ -20,19 +20,26 @@ struct TrainingImages {
     /// the next batch before the current one is trained on, it hides the cache misses of drawing rows at
     /// random from a data set larger than the cache.
     func prefetch(rows: ArraySlice<Int>) {
+        prefetch(rows: rows, columns: 0..<width)
+    }
+
+    /// The same for the pixels `columns` of the images `rows` only: what one task of the parallel step
+    /// gathers, asked for by the core that will read it.
+    func prefetch(rows: ArraySlice<Int>, columns: Range<Int>) {
         let lineBytes = 64
+        guard !columns.isEmpty else { return }
         if let bytes {
             bytes.withUnsafeBufferPointer { source in
                 for index in rows {
-                    let start = UnsafeRawPointer(source.baseAddress! + index &* width)
-                    for offset in stride(from: 0, to: width, by: lineBytes) { blasnet_prefetch(start + offset) }
+                    let start = UnsafeRawPointer(source.baseAddress! + (index &* width &+ columns.lowerBound))
+                    for offset in stride(from: 0, to: columns.count, by: lineBytes) { blasnet_prefetch(start + offset) }
                 }
             }
         } else {
             floats.withUnsafeBufferPointer { source in
                 for index in rows {
-                    let start = UnsafeRawPointer(source.baseAddress! + index &* width)
-                    for offset in stride(from: 0, to: width * 4, by: lineBytes) { blasnet_prefetch(start + offset) }
+                    let start = UnsafeRawPointer(source.baseAddress! + (index &* width &+ columns.lowerBound))
+                    for offset in stride(from: 0, to: columns.count * 4, by: lineBytes) { blasnet_prefetch(start + offset) }
                 }
             }
         }

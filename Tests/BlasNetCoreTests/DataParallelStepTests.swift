@@ -143,6 +143,30 @@ final class DataParallelStepTests: XCTestCase {
         XCTAssertTrue(chosen, "alone, now faster")
     }
 
+    /// Between trials, `trials` steps in a row well above the chosen way's trial median start a trial at
+    /// once; fewer, or steps only a little slower, do not.
+    func testModeChooserStartsATrialWhenTheChosenWaySlows() {
+        var chooser = ModeChooser()
+        var chosen = false
+        @discardableResult func step(pool: UInt64, solo: UInt64) -> Bool {
+            let way = chooser.nextStepSolo(chosen: chosen)
+            chosen = chooser.record(solo: way, nanoseconds: way ? solo : pool, chosen: chosen)
+            return way
+        }
+        for _ in 0..<(2 * ModeChooser.trials) { step(pool: 100, solo: 200) }  // a trial: the pool, clearly
+        XCTAssertFalse(chosen)
+        XCTAssertEqual(chooser.currentInterval, 2 * ModeChooser.interval)
+        for _ in 0..<40 { XCTAssertFalse(step(pool: 140, solo: 200), "a little slower: no trial") }
+        for _ in 0..<(ModeChooser.trials - 1) { step(pool: 400, solo: 200) }
+        for _ in 0..<3 { XCTAssertFalse(step(pool: 100, solo: 200), "seven slowed steps, then normal ones: no trial") }
+        for _ in 0..<ModeChooser.trials { step(pool: 400, solo: 200) }
+        // The trial begins: `trials` steps on the pool, then `trials` alone, which now wins.
+        let ways = (0..<(2 * ModeChooser.trials)).map { _ in step(pool: 400, solo: 200) }
+        XCTAssertEqual(ways, [Bool](repeating: false, count: ModeChooser.trials) + [Bool](repeating: true, count: ModeChooser.trials))
+        XCTAssertTrue(chosen, "alone, after the pool slowed")
+        XCTAssertEqual(chooser.currentInterval, ModeChooser.interval)
+    }
+
     /// Phase 2's plan covers every parameter exactly once, splits the large layer by rows of W evenly and
     /// gives small layers to the least-loaded task.
     func testGradientPlanCoversEveryParameterOnce() throws {

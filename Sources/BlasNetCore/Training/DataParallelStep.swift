@@ -228,7 +228,9 @@ final class DataParallelStep: WorkerJob {
 /// are timed in blocks, not alternately: after a step alone the workers sleep, and waking them would
 /// burden every pool step. While the pool wins clearly (running alone slower by `clearMargin`) the next
 /// trial comes twice as late, up to `longestInterval`: a trial's steps alone cost about 3 % of a run at
-/// the shortest interval. It decides only the speed: both ways compute the same numbers.
+/// the shortest interval. Between trials, `trials` steps in a row slower than the chosen way's trial
+/// median by `slowdownMargin` (the host has changed) start a trial at once. It decides only the speed:
+/// both ways compute the same numbers.
 struct ModeChooser {
     static let interval = 256
     static let longestInterval = 4096
@@ -237,6 +239,11 @@ struct ModeChooser {
     static let soloMargin: UInt64 = 95
     /// Solo's median step above this share of the pool's (percent): the pool clearly pays.
     static let clearMargin: UInt64 = 125
+    /// A step above this share of the chosen way's trial median (percent) counts as slowed.
+    static let slowdownMargin: UInt64 = 150
+    /// The chosen way's median step in the last trial (0: none yet), and the slowed steps in a row since.
+    private var reference: UInt64 = 0
+    private var slowedSteps = 0
     /// Steps since the current trial began.
     private var position = 0
     /// Steps from one trial's start to the next.
@@ -260,7 +267,15 @@ struct ModeChooser {
             position += 1
             if position >= currentInterval { position = 0 }
         }
-        guard position < 2 * Self.trials else { return chosen }
+        guard position < 2 * Self.trials else {
+            slowedSteps = reference > 0 && nanoseconds * 100 > reference * Self.slowdownMargin ? slowedSteps + 1 : 0
+            if slowedSteps >= Self.trials {  // the next step begins a trial
+                slowedSteps = 0
+                currentInterval = Self.interval
+                position = currentInterval - 1
+            }
+            return chosen
+        }
         if solo { soloTimes.append(nanoseconds) } else { poolTimes.append(nanoseconds) }
         guard position == 2 * Self.trials - 1 else { return chosen }
         defer {
@@ -275,6 +290,8 @@ struct ModeChooser {
         let decision = soloMedian * 100 < poolMedian * Self.soloMargin
         currentInterval = soloMedian * 100 > poolMedian * Self.clearMargin
             ? min(2 * currentInterval, Self.longestInterval) : Self.interval
+        reference = decision ? soloMedian : poolMedian
+        slowedSteps = 0
         return decision
     }
 }

@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
             digits 0 vs 1 and the dense model on all ten digits; the ten-digit rows time --repeats ÷ 5 epochs \
             (at least 1: each has about five times the samples). Reports median and min samples/s, ms per \
             step, GFLOP/s (forward + backward, from the real layer sizes), the GFLOP/s of a 2048³ SGEMM timed on \
-            the same engine and thread count right before the configuration (SGEMM) and the share of it \
+            the same engine and thread count right after the configuration (SGEMM) and the share of it \
             reached (%peak), the final test accuracy, and the peak resident memory while the configuration \
             ran (data set included). Ratios (BLAS/Swift, 2 threads/1 thread) come from this run only. A \
             ridge-regression row (LAPACKE_sposv) shows what a plain linear classifier reaches. Use a release \
@@ -50,7 +50,7 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed for every configuration.")
     var seed: UInt64 = TrainingConfiguration.defaultSeed
 
-    @Flag(help: "Skip the 2048³ SGEMM timed before each configuration (no SGEMM or %peak; faster).")
+    @Flag(help: "Skip the 2048³ SGEMM timed after each configuration (no SGEMM or %peak; faster).")
     var noPeak = false
 
     @Option(help: ArgumentHelp("Also draw the results as a bar chart (samples/s per configuration, with each row's "

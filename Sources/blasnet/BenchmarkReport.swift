@@ -144,7 +144,7 @@ struct BenchmarkReport {
         lines.append("")
         lines.append("(epochs = timed epochs after 1 warm-up"
                      + (measurements.contains { $0.sgemmPeakGflops != nil }
-                        ? "; SGEMM = GFLOP/s of a 2048³ SGEMM on the same engine and threads, timed right before the row; "
+                        ? "; SGEMM = GFLOP/s of a 2048³ SGEMM on the same engine and threads, timed right after the row; "
                           + "%peak = GFLOP/s ÷ SGEMM)" : ")"))
         if !ratios.isEmpty {
             lines.append("ratios (same run, median samples/s):")

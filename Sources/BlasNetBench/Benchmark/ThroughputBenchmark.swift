@@ -43,9 +43,9 @@ public struct BenchmarkMeasurement: Sendable {
     /// Peak resident memory of the process while this configuration ran (VmHWM, reset before it), MiB:
     /// the data set plus this configuration's buffers.
     public let peakResidentMiB: Double
-    /// GFLOP/s of a 2048³ SGEMM on the same engine and threads, measured right before this configuration
-    /// trained (the machine's speed drifts over minutes, so a peak taken earlier can be far off);
-    /// nil when not measured.
+    /// GFLOP/s of a 2048³ SGEMM on the same engine and threads, measured right after this configuration
+    /// trained (the machine's speed drifts over minutes, so a peak taken earlier can be far off; before
+    /// the training, OpenBLAS's own worker threads would still be spinning from it); nil when not measured.
     public let sgemmPeakGflops: Double?
 
     /// `gflops` as a share of `sgemmPeakGflops`.
@@ -55,19 +55,28 @@ public struct BenchmarkMeasurement: Sendable {
 public enum ThroughputBenchmark {
     /// Trains `configuration` (on its task's `train` and `test`) for one warm-up epoch and its `repeats`
     /// timed epochs from `seed`; the test accuracy is the network's after all of them. With
-    /// `measuringPeak`, first times a 2048³ SGEMM on the same engine (see `gemmPeak`).
+    /// `measuringPeak`, then times a 2048³ SGEMM on the same engine (see `gemmPeak`): after the training,
+    /// and followed by a pause for OpenBLAS, because a multi-threaded OpenBLAS product leaves OpenBLAS's
+    /// worker threads spinning for a while, and they would take the second core from the training's own
+    /// workers (docs/performance.md).
     /// `flushesSubnormals`: see `TrainingConfiguration`.
     public static func measure(_ configuration: BenchmarkConfiguration, train: LabeledImages, test: LabeledImages,
                                seed: UInt64 = TrainingConfiguration.defaultSeed,
                                measuringPeak: Bool = true, flushesSubnormals: Bool = true) throws -> BenchmarkMeasurement {
         let engine = makeEngine(configuration.engine, threads: configuration.threads)
-        let sgemmPeak = measuringPeak ? gemmPeak(engine: engine) : nil
         ProcessMemory.resetPeak()
         let trainer = try Trainer(configuration: TrainingConfiguration(
             model: configuration.model, epochs: 1 + configuration.repeats, batchSize: configuration.batchSize, seed: seed,
             flushesSubnormals: flushesSubnormals),
             engine: engine, for: train)
         let result = try trainer.train(on: train, test: test)
+        let peakResident = ProcessMemory.peakResidentMiB
+        let sgemmPeak = measuringPeak ? gemmPeak(engine: engine) : nil
+        if measuringPeak && engine.kind == .blas && engine.threadCount > 1 {
+            // OpenBLAS's workers spin for a while after a threaded product (0.3.21: 2^28 cycles, about a
+            // tenth of a second) before they sleep; the next configuration must not train beside them.
+            Thread.sleep(forTimeInterval: 0.3)
+        }
         let rates = result.epochs.dropFirst().map(\.samplesPerSecond)
         let median = medianOf(Array(rates))
         let stepsPerEpoch = Double((train.count + configuration.batchSize - 1) / configuration.batchSize)
@@ -77,7 +86,7 @@ public enum ThroughputBenchmark {
             millisecondsPerStep: 1000 * Double(train.count) / median / stepsPerEpoch,
             gflops: median * Double(trainer.network.flopsPerSample) / 1e9,
             testAccuracy: result.test.accuracy, testErrors: result.test.errors, testCount: result.test.count,
-            peakResidentMiB: ProcessMemory.peakResidentMiB, sgemmPeakGflops: sgemmPeak)
+            peakResidentMiB: peakResident, sgemmPeakGflops: sgemmPeak)
     }
 
     /// GFLOP/s of one square `size`³ SGEMM on `engine`: the median of `runs` timed calls after one warm-up.

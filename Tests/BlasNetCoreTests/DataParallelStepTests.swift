@@ -62,6 +62,29 @@ final class DataParallelStepTests: XCTestCase {
         }
     }
 
+    /// Any depth: no hidden layer (the first layer is the output layer) and three hidden layers train on
+    /// two threads as on one, to rounding, on both engines.
+    func testOtherDepthsTrainOnTwoThreadsLikeOne() throws {
+        try requireTwoCores()
+        let data = syntheticData(count: 70, width: 96, classes: 3, seed: 9)
+        for hidden in [[], [48, 32, 16]] {
+            for engine in [EngineKind.blas, .swift] {
+                func weights(threads: Int) throws -> [Float] {
+                    let configuration = TrainingConfiguration(model: .dense, hiddenLayers: hidden, epochs: 2, batchSize: 16,
+                                                              seed: 5)
+                    let trainer = try Trainer(configuration: configuration, engine: makeEngine(engine, threads: threads),
+                                              for: data)
+                    XCTAssertEqual(trainer.parallelStep != nil, threads > 1)
+                    _ = try trainer.train(on: data, test: data)
+                    return trainer.network.parameters.array
+                }
+                let one = try weights(threads: 1), two = try weights(threads: 2)
+                XCTAssertEqual(one.count, two.count)
+                XCTAssertLessThan(zip(one, two).map { abs($0 - $1) }.max() ?? .infinity, 1e-4, "\(engine), hidden \(hidden)")
+            }
+        }
+    }
+
     /// The step may run its tasks on the pool or on the calling thread alone (when the second core does
     /// not pay): both ways, and the chooser switching between them, must give the same weights bit for bit.
     func testPoolAndSoloStepsGiveTheSameWeights() throws {

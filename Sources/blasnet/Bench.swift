@@ -118,10 +118,7 @@ struct Bench: ParsableCommand {
         let environment = BenchmarkEnvironment.current(flushesSubnormals: arithmetic.flushesSubnormals)
         if !json && !csv { print(environment.headerLines.joined(separator: "\n")) }
         if environment.isDebugBuild { printError(BenchmarkEnvironment.debugWarning) }
-        if configurations.contains(where: { $0.engine == .blas }), let warning = OpenBLASEngine.core.warning() {
-            printError(warning)
-        }
-        if configurations.contains(where: { $0.engine == .swift }), let note = KernelSet.requestNote { printError(note) }
+        for note in kernelNotes(for: configurations.map(\.engine)) { printError(note) }
 
         var measurements: [BenchmarkMeasurement] = []
         for (index, configuration) in configurations.enumerated() {

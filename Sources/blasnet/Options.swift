@@ -160,8 +160,7 @@ struct TrainingOptions: ParsableArguments {
         if capped {
             printError("note: --threads \(requested) exceeds the \(count) online cores; using \(count)")
         }
-        if resolvedEngine == .blas, let warning = OpenBLASEngine.core.warning() { printError(warning) }
-        if resolvedEngine == .swift, let note = KernelSet.requestNote { printError(note) }
+        for note in kernelNotes(for: [resolvedEngine]) { printError(note) }
         return BlasNet.makeEngine(resolvedEngine, threads: count)
     }
 }
@@ -179,6 +178,13 @@ enum ThreadDefaults {
     }
 
     static let describe = "1 below batch size \(parallelBatchSize); from \(parallelBatchSize) on, 2 (1 on a 1-core machine)"
+}
+
+/// What the environment did to the kernels of `engines`, one line each: OPENBLAS_CORETYPE holding an
+/// AVX-512 CPU to older OpenBLAS kernels, a BLASNET_KERNEL that could not be followed.
+func kernelNotes(for engines: [EngineKind]) -> [String] {
+    (engines.contains(.blas) ? [OpenBLASEngine.core.warning()].compactMap { $0 } : [])
+        + (engines.contains(.swift) ? [KernelSet.requestNote].compactMap { $0 } : [])
 }
 
 func printError(_ message: String) {

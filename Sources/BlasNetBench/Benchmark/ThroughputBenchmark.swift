@@ -73,8 +73,8 @@ public enum ThroughputBenchmark {
         let peakResident = ProcessMemory.peakResidentMiB
         let sgemmPeak = measuringPeak ? gemmPeak(engine: engine) : nil
         if measuringPeak && engine.kind == .blas && engine.threadCount > 1 {
-            // OpenBLAS's workers spin for a while after a threaded product (0.3.21: 2^28 cycles, about a
-            // tenth of a second) before they sleep; the next configuration must not train beside them.
+            // OpenBLAS's workers spin for a while after a threaded product before they sleep (its
+            // THREAD_TIMEOUT); the next configuration must not train beside them.
             Thread.sleep(forTimeInterval: 0.3)
         }
         let rates = result.epochs.dropFirst().map(\.samplesPerSecond)

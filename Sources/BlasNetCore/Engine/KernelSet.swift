@@ -22,12 +22,13 @@ public struct KernelSet: Sendable {
     let scalePixelBytes: @Sendable (UnsafePointer<UInt8>, UnsafeMutablePointer<Float>, Int) -> Void
 
     /// The set for this process.
-    public static let current: KernelSet = choose(request: ProcessInfo.processInfo.environment["BLASNET_KERNEL"],
-                                                  cpu: .current).set
+    public static var current: KernelSet { choice.set }
 
     /// Why `BLASNET_KERNEL` was not followed, when it was set and could not be (for the tool to print).
-    public static let requestNote: String? = choose(request: ProcessInfo.processInfo.environment["BLASNET_KERNEL"],
-                                                    cpu: .current).note
+    public static var requestNote: String? { choice.note }
+
+    /// The choice for this process, made once.
+    private static let choice = choose(request: ProcessInfo.processInfo.environment["BLASNET_KERNEL"], cpu: .current)
 
     /// The builds `cpu` runs, widest first.
     public static func available(on cpu: CPUFeatures) -> [KernelSet] {

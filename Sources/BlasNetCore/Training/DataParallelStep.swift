@@ -227,8 +227,8 @@ final class DataParallelStep: WorkerJob {
 /// running alone beats it by `soloMargin`, so timing noise does not flip a pool that pays. The two ways
 /// are timed in blocks, not alternately: after a step alone the workers sleep, and waking them would
 /// burden every pool step. While the pool wins clearly (running alone slower by `clearMargin`) the next
-/// trial comes twice as late, up to `longestInterval`: a trial's steps alone cost about 3 % of a run at
-/// the shortest interval. Between trials, `trials` steps in a row slower than the chosen way's trial
+/// trial comes twice as late, up to `longestInterval`, since a trial's steps alone then only cost
+/// time. Between trials, `trials` steps in a row slower than the chosen way's trial
 /// median by `slowdownMargin` (the host has changed) start a trial at once. It decides only the speed:
 /// both ways compute the same numbers.
 struct ModeChooser {

@@ -136,6 +136,33 @@ final class DataParallelStepTests: XCTestCase {
         XCTAssertFalse(kept)
     }
 
+    /// A trial ends after `earliestDecision` steps alone once even the fastest of them is slower than the
+    /// pool's median by the clear margin, and keeps the pool; steps alone that are not clearly slower, or
+    /// one such step among them, let the trial run its full length.
+    func testModeChooserEndsATrialEarlyWhenAloneClearlyLoses() {
+        func ways(pool: UInt64, solo: [UInt64]) -> (ways: [Bool], chosen: Bool) {
+            var chooser = ModeChooser()
+            var chosen = false, ways: [Bool] = [], soloSteps = 0
+            for _ in 0..<(3 * ModeChooser.trials) {
+                let way = chooser.nextStepSolo(chosen: chosen)
+                ways.append(way)
+                let time = way ? solo[min(soloSteps, solo.count - 1)] : pool
+                if way { soloSteps += 1 }
+                chosen = chooser.record(solo: way, nanoseconds: time, chosen: chosen)
+            }
+            return (ways, chosen)
+        }
+        let pool = [Bool](repeating: false, count: ModeChooser.trials)
+        func soloSteps(_ count: Int) -> [Bool] {
+            pool + [Bool](repeating: true, count: count) + [Bool](repeating: false, count: 2 * ModeChooser.trials - count)
+        }
+        XCTAssertEqual(ways(pool: 100, solo: [130]).ways, soloSteps(ModeChooser.earliestDecision))
+        XCTAssertFalse(ways(pool: 100, solo: [130]).chosen)
+        XCTAssertEqual(ways(pool: 100, solo: [120]).ways, soloSteps(ModeChooser.trials), "not clearly slower")
+        XCTAssertEqual(ways(pool: 100, solo: [200, 110, 200]).ways, soloSteps(ModeChooser.trials),
+                       "one step alone within the margin: the whole trial")
+    }
+
     /// While the pool wins clearly the trials come twice as late each time, up to the longest interval;
     /// a close or lost trial brings back the shortest.
     func testModeChooserSpacesTrialsWhileThePoolClearlyWins() {
@@ -153,7 +180,8 @@ final class DataParallelStepTests: XCTestCase {
         var intervals: [Int] = []
         for _ in 0..<6 {
             let ways = runTrial(pool: 100, solo: 200)
-            XCTAssertEqual(ways.filter { $0 }.count, ModeChooser.trials, "one trial's solo steps per interval")
+            XCTAssertEqual(ways.filter { $0 }.count, ModeChooser.earliestDecision,
+                           "one trial's solo steps per interval, ended early: the pool wins clearly")
             intervals.append(chooser.currentInterval)
         }
         XCTAssertEqual(intervals, [512, 1024, 2048, 4096, 4096, 4096])
@@ -213,7 +241,7 @@ final class DataParallelStepTests: XCTestCase {
     /// A batch of one row leaves task 0 without rows in phase 1: its step must still be the one-row step,
     /// up to the rounding of the first layer's two summed halves (a lost or doubled share would move the
     /// weights by a learning-rate step, 1e-3). Repeated, it gives the same bits.
-    func testBatchOfOneRowOnTwoThreads() throws {
+    func testBatchesOfOneRowOnTwoThreads() throws {
         try requireTwoCores()
         let data = syntheticData(count: 5, width: 64, seed: 8)
         let one = try trainedWeights(.dense, engine: OpenBLASEngine(threads: 1), data: data, batchSize: 1, epochs: 1)
@@ -221,6 +249,11 @@ final class DataParallelStepTests: XCTestCase {
         let again = try trainedWeights(.dense, engine: OpenBLASEngine(threads: 2), data: data, batchSize: 1, epochs: 1)
         XCTAssertLessThan(zip(one, two).map { abs($0 - $1) }.max() ?? .infinity, 1e-5, "one row: 1 vs 2 threads")
         XCTAssertEqual(two.map(\.bitPattern), again.map(\.bitPattern), "one row, 2 threads, twice")
+        // Batches of two, the last of one row: the second task's rows are empty after full batches.
+        let pairsOne = try trainedWeights(.dense, engine: OpenBLASEngine(threads: 1), data: data, batchSize: 2, epochs: 2)
+        let pairsTwo = try trainedWeights(.dense, engine: OpenBLASEngine(threads: 2), data: data, batchSize: 2, epochs: 2)
+        XCTAssertLessThan(zip(pairsOne, pairsTwo).map { abs($0 - $1) }.max() ?? .infinity, 1e-5,
+                          "a last batch of one row: 1 vs 2 threads")
     }
 
     /// Debian's pthread OpenBLAS, called from two threads at once with its own threading at 1 (as the

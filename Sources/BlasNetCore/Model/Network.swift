@@ -196,6 +196,27 @@ public final class Network {
         }
     }
 
+    /// Layer `index`'s whole gradient over the batch rows `rows` only, *written* (not added) to `part`,
+    /// laid out like the layer's parameters: dW[in, out] = X[rows]ᵀ · dZ[rows], then db[out] = Σ_rows dZ.
+    /// The layer's input X is `workspace.outputs[index - 1]` (so `index` ≥ 1). Parts over disjoint rows
+    /// that cover the batch sum to the layer's gradient.
+    func weightGradientPart(_ index: Int, rows: Range<Int>, workspace: NetworkWorkspace,
+                            into part: UnsafeMutablePointer<Float>, engine: ComputeEngine) {
+        precondition(index >= 1 && !rows.isEmpty, "a later layer's part over some rows")
+        let layer = layers[index]
+        let input = workspace.outputs[index - 1].pointer + rows.lowerBound &* layer.inputSize
+        let delta = workspace.deltas[index].pointer + rows.lowerBound &* layer.outputSize
+        engine.gemm(transposeA: true, transposeB: false, m: layer.inputSize, n: layer.outputSize, k: rows.count,
+                    a: input, lda: layer.inputSize, b: delta, ldb: layer.outputSize,
+                    beta: 0, c: part, ldc: layer.outputSize)
+        let biasPart = part + layer.inputSize &* layer.outputSize
+        biasPart.update(from: delta, count: layer.outputSize)
+        for row in 1..<rows.count {
+            let line = delta + row &* layer.outputSize
+            for j in 0..<layer.outputSize { biasPart[j] += line[j] }
+        }
+    }
+
     /// Adds layer `index`'s weight gradient for the input rows `inputRows` of W (and, `withBias`, its
     /// bias gradient) to `workspace.gradients`, over the first `batch` rows of `workspace.deltas[index]`;
     /// `input` is the layer's input [batch, in]. Rows of W are contiguous in `parameters`, so workers

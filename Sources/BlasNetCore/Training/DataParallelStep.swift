@@ -8,15 +8,18 @@
 //     and form its part of the first layer, P_t = X[:, K_t] · W_0[K_t, :] ([batch, out]);
 //   phase 1, per task: its share of the batch's rows: Z_0 = b_0 + Σ_t P_t (summed in task order), the
 //     activation, the later layers, the loss and the backward pass of ∂L/∂Z (single-threaded
-//     products, into its rows of one shared workspace);
+//     products, into its rows of one shared workspace); then, for each later layer that one task owns
+//     whole (the small ones), that layer's gradient over these rows, into the task's own part;
 //   phase 2, per task: the weight gradients of its blocks of parameters over the whole batch — its rows
-//     K_t of W_0 from its own X[:, K_t], and the later layers' rows of W as `plan` assigns them — and
-//     Adam on exactly those parameters.
-// What crosses between the cores is the parts P_t, the deltas and the small later layers'
-// activations, not the first layer's weights or the images. No gradient is summed across tasks; each
-// gradient element comes from one product of a shape fixed by the thread count and batch size, and Z_0
-// sums its parts in a fixed order, so the same thread count always gives the same weights (a
-// different count splits the sums differently, which changes the last bits).
+//     K_t of W_0 from its own X[:, K_t]; a small later layer's as the sum of the row tasks' parts; a
+//     split later layer's rows of W from the whole batch's activations — and Adam on exactly those
+//     parameters.
+// What crosses between the cores is the parts P_t, ∂L/∂Z_0, the small layers' gradient parts and
+// weights, not the first layer's weights or the images. (The parts of a small layer's gradient cross
+// instead of the other rows' activations and deltas it is formed from, which are larger.) Each sum
+// across tasks runs in task order and each product has a shape fixed by the thread count and batch
+// size, so the same thread count always gives the same weights (a different count splits the sums
+// differently, which changes the last bits).
 //
 // The split is a plan of tasks (one per configured thread in each phase), not an assignment: a task
 // computes the same numbers whichever worker runs it. Each worker first claims the task of its own
@@ -46,6 +49,12 @@ final class DataParallelStep: WorkerJob {
     private let parts: [FloatBuffer]
     /// The parts that exist, in task order: what phase 1 sums.
     private let partPointers: [UnsafePointer<Float>]
+    /// The later layers (index ≥ 1) that one task owns whole: phase 1 forms each one's gradient over its
+    /// rows, and phase 2's owner sums those parts.
+    private let rowPartLayers: [Int]
+    /// Per task, per entry of `rowPartLayers`: that layer's gradient over the task's rows, laid out like
+    /// the layer's parameters.
+    private let layerParts: [[FloatBuffer]]
     /// Tasks per phase: the configured thread count.
     private let taskCount: Int
     /// Bit t set: task t of the current phase has been claimed.
@@ -84,11 +93,17 @@ final class DataParallelStep: WorkerJob {
         engines = (0..<workers).map { _ in makeEngine(kind, threads: 1) }
         workspace = NetworkWorkspace(network: network, capacity: batchSize)
         self.network = network
-        blocks = Self.plan(network.layers, tasks: workers)
-        firstLayerInputs = blocks.map { $0.first { $0.layer == 0 }?.inputRows ?? 0..<0 }
+        let layers = network.layers
+        let plan = Self.plan(layers, tasks: workers)
+        blocks = plan
+        firstLayerInputs = plan.map { $0.first { $0.layer == 0 }?.inputRows ?? 0..<0 }
         inputs = firstLayerInputs.map { FloatBuffer(count: max(1, batchSize * $0.count)) }
-        parts = firstLayerInputs.map { FloatBuffer(count: $0.isEmpty ? 1 : batchSize * network.layers[0].outputSize) }
+        parts = firstLayerInputs.map { FloatBuffer(count: $0.isEmpty ? 1 : batchSize * layers[0].outputSize) }
         partPointers = zip(firstLayerInputs, parts).filter { !$0.0.isEmpty }.map { UnsafePointer($0.1.pointer) }
+        let rowPartLayers = plan.joined().filter { $0.layer >= 1 && $0.inputRows.count == layers[$0.layer].inputSize }
+            .map(\.layer).sorted()
+        self.rowPartLayers = rowPartLayers
+        layerParts = (0..<workers).map { _ in rowPartLayers.map { FloatBuffer(count: layers[$0].parameterCount) } }
         taskCount = workers
         statistics = .allocate(capacity: workers)
         statistics.initialize(repeating: BatchStatistics(lossSum: 0, correct: 0), count: workers)
@@ -202,6 +217,10 @@ final class DataParallelStep: WorkerJob {
                 input: inputs[task].pointer /* not read: the first layer is done */, labels: batchLabels + range.lowerBound,
                 batch: range.count, meanOver: count,
                 workspace: workspace, rowOffset: range.lowerBound, firstLayerDone: true, engine: engine)
+            for (slot, layer) in rowPartLayers.enumerated() {
+                network.weightGradientPart(layer, rows: range, workspace: workspace, into: layerParts[task][slot].pointer,
+                                           engine: engine)
+            }
         default:
             guard let adam else { return }
             for block in blocks[task] {
@@ -209,6 +228,13 @@ final class DataParallelStep: WorkerJob {
                     network.addWeightGradient(0, inputRows: block.inputRows, withBias: block.withBias,
                                               input: inputs[task].pointer, batch: count, workspace: workspace,
                                               inputHoldsOnlyTheseRows: true, engine: engine)
+                } else if let slot = rowPartLayers.firstIndex(of: block.layer) {
+                    // The row tasks' parts, in task order: the same sum every time.
+                    let gradient = workspace.gradients.pointer + block.parameters.lowerBound
+                    for part in 0..<taskCount where !share(part, of: count).isEmpty {
+                        let values = layerParts[part][slot].pointer
+                        for index in 0..<block.parameters.count { gradient[index] += values[index] }
+                    }
                 } else {
                     network.addWeightGradient(block.layer, inputRows: block.inputRows, withBias: block.withBias,
                                               input: workspace.outputs[block.layer - 1].pointer, batch: count,
@@ -228,13 +254,17 @@ final class DataParallelStep: WorkerJob {
 /// are timed in blocks, not alternately: after a step alone the workers sleep, and waking them would
 /// burden every pool step. While the pool wins clearly (running alone slower by `clearMargin`) the next
 /// trial comes twice as late, up to `longestInterval`, since a trial's steps alone then only cost
-/// time. Between trials, `trials` steps in a row slower than the chosen way's trial
-/// median by `slowdownMargin` (the host has changed) start a trial at once. It decides only the speed:
+/// time; for the same reason a trial ends after `earliestDecision` steps alone when even the fastest
+/// of them is slower than the pool's median by `clearMargin`. Between trials, `trials` steps in a row
+/// slower than the chosen way's trial median by `slowdownMargin` (the host has changed) start a trial
+/// at once. It decides only the speed:
 /// both ways compute the same numbers.
 struct ModeChooser {
     static let interval = 256
     static let longestInterval = 4096
     static let trials = 8
+    /// Steps alone after which a clearly lost trial ends.
+    static let earliestDecision = 3
     /// Solo's median step must be below this share of the pool's to be chosen (percent).
     static let soloMargin: UInt64 = 95
     /// Solo's median step above this share of the pool's (percent): the pool clearly pays.
@@ -277,7 +307,15 @@ struct ModeChooser {
             return chosen
         }
         if solo { soloTimes.append(nanoseconds) } else { poolTimes.append(nanoseconds) }
-        guard position == 2 * Self.trials - 1 else { return chosen }
+        var lastStep = position == 2 * Self.trials - 1
+        if !lastStep, solo, soloTimes.count >= Self.earliestDecision, !poolTimes.isEmpty {
+            poolTimes.sort()
+            if soloTimes.min()! * 100 > poolTimes[poolTimes.count / 2] * Self.clearMargin {
+                lastStep = true
+                position = 2 * Self.trials - 1  // the trial ends with this step
+            }
+        }
+        guard lastStep else { return chosen }
         defer {
             poolTimes.removeAll(keepingCapacity: true)
             soloTimes.removeAll(keepingCapacity: true)

@@ -47,17 +47,20 @@ final class DataParallelStepTests: XCTestCase {
 
     /// Two threads take the same steps as one, the sums only grouped differently: after two epochs the
     /// weights agree to float rounding. A lost share, a gradient counted twice or a wrong mean would
-    /// move them by a learning-rate step (1e-3) or more.
+    /// move them by a learning-rate step (1e-3) or more. Batch 16 forms the hidden layers' gradients
+    /// from the whole batch, batch 80 from the row tasks' parts (170 rows: the last batch has 10).
     func testTwoThreadsTrainLikeOneWithinRounding() throws {
         try requireTwoCores()
         for (classes, kind) in [(2, ModelKind.dense), (3, .sigmoid)] {
-            let data = syntheticData(count: 70, width: 96, classes: classes, seed: 4)
+            let data = syntheticData(count: 170, width: 96, classes: classes, seed: 4)
             for engine in [EngineKind.blas, .swift] {
-                let one = try trainedWeights(kind, engine: makeEngine(engine, threads: 1), data: data, batchSize: 16)
-                let two = try trainedWeights(kind, engine: makeEngine(engine, threads: 2), data: data, batchSize: 16)
-                let difference = zip(one, two).map { abs($0 - $1) }.max() ?? .infinity
-                XCTAssertLessThan(difference, 1e-4, "\(engine), \(classes) classes: 1 vs 2 threads")
-                XCTAssertNotEqual(one, [], "weights")
+                for batchSize in [16, 80] {
+                    let one = try trainedWeights(kind, engine: makeEngine(engine, threads: 1), data: data, batchSize: batchSize)
+                    let two = try trainedWeights(kind, engine: makeEngine(engine, threads: 2), data: data, batchSize: batchSize)
+                    let difference = zip(one, two).map { abs($0 - $1) }.max() ?? .infinity
+                    XCTAssertLessThan(difference, 1e-4, "\(engine), \(classes) classes, batch \(batchSize): 1 vs 2 threads")
+                    XCTAssertNotEqual(one, [], "weights")
+                }
             }
         }
     }
@@ -238,6 +241,22 @@ final class DataParallelStepTests: XCTestCase {
         XCTAssertEqual(two[1].map(\.withBias), [true, true])
     }
 
+    /// A later layer's gradient comes from the row tasks' parts once they are smaller than the
+    /// activations and deltas its blocks would read from the other rows: for the 128 → 64 layer, split
+    /// on two tasks, from batch 65 on; for the 64 → 1 output layer, owned whole, from batch 4.
+    func testRowPartsWhereTheyCrossLessThanTheRows() throws {
+        let network = try Network(layerSizes: [784, 128, 64, 1], hiddenActivation: .relu)
+        let plan = DataParallelStep.plan(network.layers, tasks: 2)
+        func layers(batch: Int) -> [Int] { DataParallelStep.rowPartLayers(network.layers, plan: plan, batchSize: batch) }
+        XCTAssertEqual(layers(batch: 3), [])
+        XCTAssertEqual(layers(batch: 4), [2])
+        XCTAssertEqual(layers(batch: 64), [2])
+        XCTAssertEqual(layers(batch: 65), [1, 2])
+        XCTAssertEqual(layers(batch: 256), [1, 2])
+        XCTAssertEqual(DataParallelStep.rowPartLayers([network.layers[0]], plan: [[], []], batchSize: 256), [],
+                       "no later layer")
+    }
+
     /// A batch of one row leaves task 0 without rows in phase 1: its step must still be the one-row step,
     /// up to the rounding of the first layer's two summed halves (a lost or doubled share would move the
     /// weights by a learning-rate step, 1e-3). Repeated, it gives the same bits.
@@ -249,10 +268,11 @@ final class DataParallelStepTests: XCTestCase {
         let again = try trainedWeights(.dense, engine: OpenBLASEngine(threads: 2), data: data, batchSize: 1, epochs: 1)
         XCTAssertLessThan(zip(one, two).map { abs($0 - $1) }.max() ?? .infinity, 1e-5, "one row: 1 vs 2 threads")
         XCTAssertEqual(two.map(\.bitPattern), again.map(\.bitPattern), "one row, 2 threads, twice")
-        // Batches of two, the last of one row: the second task's rows are empty after full batches.
-        let pairsOne = try trainedWeights(.dense, engine: OpenBLASEngine(threads: 1), data: data, batchSize: 2, epochs: 2)
-        let pairsTwo = try trainedWeights(.dense, engine: OpenBLASEngine(threads: 2), data: data, batchSize: 2, epochs: 2)
-        XCTAssertLessThan(zip(pairsOne, pairsTwo).map { abs($0 - $1) }.max() ?? .infinity, 1e-5,
+        // Batches of four, the last of one row: the second task's rows are empty after full batches, and
+        // the output layer's gradient is summed from the row tasks' parts (see the plan test).
+        let fourOne = try trainedWeights(.dense, engine: OpenBLASEngine(threads: 1), data: data, batchSize: 4, epochs: 2)
+        let fourTwo = try trainedWeights(.dense, engine: OpenBLASEngine(threads: 2), data: data, batchSize: 4, epochs: 2)
+        XCTAssertLessThan(zip(fourOne, fourTwo).map { abs($0 - $1) }.max() ?? .infinity, 1e-5,
                           "a last batch of one row: 1 vs 2 threads")
     }
 

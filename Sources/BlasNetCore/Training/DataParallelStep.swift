@@ -8,18 +8,18 @@
 //     and form its part of the first layer, P_t = X[:, K_t] · W_0[K_t, :] ([batch, out]);
 //   phase 1, per task: its share of the batch's rows: Z_0 = b_0 + Σ_t P_t (summed in task order), the
 //     activation, the later layers, the loss and the backward pass of ∂L/∂Z (single-threaded
-//     products, into its rows of one shared workspace); then, for each later layer that one task owns
-//     whole (the small ones), that layer's gradient over these rows, into the task's own part;
+//     products, into its rows of one shared workspace); then, for each later layer whose parts are
+//     smaller than the rows' activations and deltas (`rowPartLayers`), its gradient over these rows,
+//     into the task's own part;
 //   phase 2, per task: the weight gradients of its blocks of parameters over the whole batch — its rows
-//     K_t of W_0 from its own X[:, K_t]; a small later layer's as the sum of the row tasks' parts; a
-//     split later layer's rows of W from the whole batch's activations — and Adam on exactly those
-//     parameters.
-// What crosses between the cores is the parts P_t, ∂L/∂Z_0, the small layers' gradient parts and
-// weights, not the first layer's weights or the images. (The parts of a small layer's gradient cross
-// instead of the other rows' activations and deltas it is formed from, which are larger.) Each sum
-// across tasks runs in task order and each product has a shape fixed by the thread count and batch
-// size, so the same thread count always gives the same weights (a different count splits the sums
-// differently, which changes the last bits).
+//     K_t of W_0 from its own X[:, K_t]; a later layer's rows of W as `plan` assigns them, summed from
+//     the row tasks' parts or formed from the whole batch's activations and deltas — and Adam on
+//     exactly those parameters.
+// What crosses between the cores is the parts P_t, ∂L/∂Z_0, the later layers' weights and their
+// gradient parts or the other rows' activations and deltas (whichever is smaller), not the first
+// layer's weights or the images. Each sum across tasks runs in task order and each product has a
+// shape fixed by the thread count and batch size, so the same thread count always gives the same
+// weights (a different count splits the sums differently, which changes the last bits).
 //
 // The split is a plan of tasks (one per configured thread in each phase), not an assignment: a task
 // computes the same numbers whichever worker runs it. Each worker first claims the task of its own
@@ -49,9 +49,9 @@ final class DataParallelStep: WorkerJob {
     private let parts: [FloatBuffer]
     /// The parts that exist, in task order: what phase 1 sums.
     private let partPointers: [UnsafePointer<Float>]
-    /// The later layers (index ≥ 1) that one task owns whole: phase 1 forms each one's gradient over its
-    /// rows, and phase 2's owner sums those parts.
-    private let rowPartLayers: [Int]
+    /// The later layers whose gradient phase 1 forms in parts over the row shares, which phase 2's owner
+    /// sums (see `rowPartLayers(_:plan:batchSize:)`).
+    let rowPartLayers: [Int]
     /// Per task, per entry of `rowPartLayers`: that layer's gradient over the task's rows, laid out like
     /// the layer's parameters.
     private let layerParts: [[FloatBuffer]]
@@ -100,8 +100,7 @@ final class DataParallelStep: WorkerJob {
         inputs = firstLayerInputs.map { FloatBuffer(count: max(1, batchSize * $0.count)) }
         parts = firstLayerInputs.map { FloatBuffer(count: $0.isEmpty ? 1 : batchSize * layers[0].outputSize) }
         partPointers = zip(firstLayerInputs, parts).filter { !$0.0.isEmpty }.map { UnsafePointer($0.1.pointer) }
-        let rowPartLayers = plan.joined().filter { $0.layer >= 1 && $0.inputRows.count == layers[$0.layer].inputSize }
-            .map(\.layer).sorted()
+        let rowPartLayers = Self.rowPartLayers(layers, plan: plan, batchSize: batchSize)
         self.rowPartLayers = rowPartLayers
         layerParts = (0..<workers).map { _ in rowPartLayers.map { FloatBuffer(count: layers[$0].parameterCount) } }
         taskCount = workers
@@ -139,6 +138,25 @@ final class DataParallelStep: WorkerJob {
             }
         }
         return blocks
+    }
+
+    /// The later layers (index ≥ 1) whose gradient is better formed in parts over the row shares: the
+    /// floats that then cross between the cores — each block's rows of the other T − 1 parts, (T − 1) ·
+    /// (in + 1) · out over the layer — are fewer than those the blocks' owners would otherwise read of
+    /// the other rows' activations and deltas: B (T − 1) / T · (in + out) for a layer one task owns
+    /// whole, B (T − 1) · (in / T + out) for one split by rows of W among the T tasks (B the batch
+    /// size). For 128 → 64 split on two tasks that holds from batch 65 on; for a 64 → 1 output layer
+    /// from batch 4.
+    static func rowPartLayers(_ layers: [DenseLayer], plan: [[GradientBlock]], batchSize: Int) -> [Int] {
+        let tasks = plan.count
+        return (1..<max(1, layers.count)).filter { index in
+            let layer = layers[index]
+            let split = plan.joined().filter { $0.layer == index }.count > 1
+            let parts = (tasks - 1) * layer.parameterCount
+            let rows = split ? batchSize * (tasks - 1) * (layer.inputSize / tasks + layer.outputSize)
+                             : batchSize * (tasks - 1) / tasks * (layer.inputSize + layer.outputSize)
+            return parts < rows
+        }
     }
 
     /// Task `task`'s rows of a batch of `count`: contiguous, sizes differing by at most one.
@@ -229,10 +247,12 @@ final class DataParallelStep: WorkerJob {
                                               input: inputs[task].pointer, batch: count, workspace: workspace,
                                               inputHoldsOnlyTheseRows: true, engine: engine)
                 } else if let slot = rowPartLayers.firstIndex(of: block.layer) {
-                    // The row tasks' parts, in task order: the same sum every time.
+                    // The block's elements of the row tasks' parts (laid out like the layer's parameters),
+                    // summed in task order: the same sum every time.
                     let gradient = workspace.gradients.pointer + block.parameters.lowerBound
+                    let offset = block.parameters.lowerBound - network.layers[block.layer].weightOffset
                     for part in 0..<taskCount where !share(part, of: count).isEmpty {
-                        let values = layerParts[part][slot].pointer
+                        let values = layerParts[part][slot].pointer + offset
                         for index in 0..<block.parameters.count { gradient[index] += values[index] }
                     }
                 } else {

@@ -5,7 +5,9 @@ For each engine and batch size, starts `blasnet train --json` alternately with -
 (one warm-up start of each first, not counted), `--starts` times each, and prints per configuration: the
 median (and range) of samples/s at each count, the median of the per-pair ratios N ÷ 1 (each pair ran
 seconds apart, as the host's speed drifts over minutes), and the slowest N-thread start ÷ the median
-1-thread rate. Every start trains the default model and task (dense, digits 0 and 1, 10 epochs) unless
+1-thread rate. On a virtual machine the host may take time from the virtual cores ("steal" in
+/proc/stat): the table also gives the median steal per start, and N ÷ 1 over only the pairs in which
+neither start lost more than one clock tick (10 ms) to it, beside the figure over all pairs. Every start trains the default model and task (dense, digits 0 and 1, 10 epochs) unless
 --classes / --epochs say otherwise. Use a release build.
 
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the environment of every start (OpenBLAS then
@@ -51,30 +53,49 @@ def main() -> int:
         for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             environment.pop(name, None)
 
-    def rate(engine: str, batch: str, threads: int) -> float:
+    def stolen_ticks() -> int:
+        """Clock ticks the host has taken from this machine's cores so far (0 where not reported)."""
+        try:
+            with open("/proc/stat") as stat:
+                fields = stat.readline().split()  # "cpu user nice system idle iowait irq softirq steal ..."
+            return int(fields[8]) if fields[0] == "cpu" and len(fields) > 8 else 0
+        except OSError:
+            return 0
+
+    def rate(engine: str, batch: str, threads: int) -> tuple[float, int]:
+        """One start's samples/s and the ticks stolen while it ran."""
         command = [options.blasnet, "train", "--engine", engine, "--batch-size", batch, "--threads", str(threads),
                    "--classes", options.classes, "--epochs", str(options.epochs), "--json"]
+        stolen = stolen_ticks()
         result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPOSITORY)
+        stolen = stolen_ticks() - stolen
         if result.returncode != 0:
             sys.exit(f"thread_scaling.py: {' '.join(command)} failed: {result.stderr.strip()}")
-        return json.loads(result.stdout)["samples_per_second"]
+        return json.loads(result.stdout)["samples_per_second"], stolen
 
     n = options.threads
     print(f"{n} threads / 1, {options.starts} alternating starts each; classes {options.classes}, "
           f"{options.epochs} epochs; samples/s as blasnet train --json reports it")
     print(f"engine  batch  1 thread median (range)   {n} threads median (range)   {n}/1 median of pairs  "
-          f"slowest {n}-thread / median 1")
+          f"slowest {n}-thread / median 1   steal ms/start (1 | {n})   {n}/1 without steal (pairs)")
     for engine, batch in configs:
         rate(engine, batch, 1), rate(engine, batch, n)  # warm-up: page cache, CPU frequency
-        one, many = [], []
+        one, many, one_stolen, many_stolen = [], [], [], []
         for _ in range(options.starts):
-            one.append(rate(engine, batch, 1))
-            many.append(rate(engine, batch, n))
+            for rates, stolen, threads in ((one, one_stolen, 1), (many, many_stolen, n)):
+                value, ticks = rate(engine, batch, threads)
+                rates.append(value)
+                stolen.append(ticks)
         median_one = statistics.median(one)
         ratios = [b / a for a, b in zip(one, many)]
+        quiet = [r for r, a, b in zip(ratios, one_stolen, many_stolen) if a <= 1 and b <= 1]
+        quiet_text = f"{statistics.median(quiet):5.2f}× ({len(quiet)})" if quiet else "  –   (0)"
+        ticks = os.sysconf("SC_CLK_TCK")
         print(f"{engine:6}  {batch:>5}  {median_one / 1e3:7.1f}k ({min(one) / 1e3:.0f}–{max(one) / 1e3:.0f}k)"
               f"      {statistics.median(many) / 1e3:7.1f}k ({min(many) / 1e3:.0f}–{max(many) / 1e3:.0f}k)"
-              f"      {statistics.median(ratios):5.2f}×              {min(many) / median_one:.2f}", flush=True)
+              f"      {statistics.median(ratios):5.2f}×              {min(many) / median_one:.2f}"
+              f"                    {1000 * statistics.median(one_stolen) / ticks:4.0f} | "
+              f"{1000 * statistics.median(many_stolen) / ticks:<4.0f}               {quiet_text}", flush=True)
     return 0
 
 

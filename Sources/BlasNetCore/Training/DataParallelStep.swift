@@ -27,7 +27,7 @@
 // claims whatever task is still unclaimed, so a late worker delays nothing. And when the second core
 // does not pay — the host busy, or the transfers between the two virtual cores slow — the step can run
 // every task on the calling thread instead (`solo`) with the same results. The step times itself both
-// ways for a few steps now and then and keeps the faster.
+// ways now and then and keeps the faster (`ModeChooser`).
 import Dispatch
 import Synchronization
 import SwiftKernels
@@ -62,8 +62,7 @@ final class DataParallelStep: WorkerJob {
     /// Each phase-1 task's share of the batch statistics. Raw storage: workers write their own element
     /// at the same time, which an Array property would report as overlapping accesses.
     private let statistics: UnsafeMutablePointer<BatchStatistics>
-    /// Whether the tasks run on the calling thread alone, and the timing that decides it.
-    private(set) var solo = false
+    /// Whether the tasks run on the calling thread alone, from the step's timings.
     private var chooser = ModeChooser()
     /// Tests set this to run every step one way (true: solo) instead of the chooser's.
     var forcedSolo: Bool?
@@ -175,7 +174,7 @@ final class DataParallelStep: WorkerJob {
         self.images = images
         self.labels = labels
         self.batchLabels = batchLabels
-        let trySolo = forcedSolo ?? chooser.nextStepSolo(chosen: solo)
+        let trySolo = forcedSolo ?? chooser.nextStepSolo
         let started = DispatchTime.now().uptimeNanoseconds
         run(phase: 0, solo: trySolo)
         run(phase: 1, solo: trySolo)
@@ -189,7 +188,7 @@ final class DataParallelStep: WorkerJob {
         adam = optimizer.beginStep(parameters: network.parameters, gradients: workspace.gradients)
         run(phase: 2, solo: trySolo)
         adam = nil
-        solo = chooser.record(solo: trySolo, nanoseconds: DispatchTime.now().uptimeNanoseconds - started, chosen: solo)
+        chooser.record(solo: trySolo, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
         return total
     }
 
@@ -264,92 +263,5 @@ final class DataParallelStep: WorkerJob {
             }
             images?.prefetch(rows: nextRows, columns: firstLayerInputs[task])
         }
-    }
-}
-
-/// Decides whether a step's tasks run on the pool or on the calling thread alone: every
-/// `interval` steps it times `trials` steps on the pool, then `trials` alone (with the workers asleep,
-/// as they are while running alone), and keeps the way whose median step was faster — the pool unless
-/// running alone beats it by `soloMargin`, so timing noise does not flip a pool that pays. The two ways
-/// are timed in blocks, not alternately: after a step alone the workers sleep, and waking them would
-/// burden every pool step. While the pool wins clearly (running alone slower by `clearMargin`) the next
-/// trial comes twice as late, up to `longestInterval`, since a trial's steps alone then only cost
-/// time; for the same reason a trial ends after `earliestDecision` steps alone when even the fastest
-/// of them is slower than the pool's median by `clearMargin`. Between trials, `trials` steps in a row
-/// slower than the chosen way's trial median by `slowdownMargin` (the host has changed) start a trial
-/// at once. It decides only the speed:
-/// both ways compute the same numbers.
-struct ModeChooser {
-    static let interval = 256
-    static let longestInterval = 4096
-    static let trials = 8
-    /// Steps alone after which a clearly lost trial ends.
-    static let earliestDecision = 3
-    /// Solo's median step must be below this share of the pool's to be chosen (percent).
-    static let soloMargin: UInt64 = 95
-    /// Solo's median step above this share of the pool's (percent): the pool clearly pays.
-    static let clearMargin: UInt64 = 125
-    /// A step above this share of the chosen way's trial median (percent) counts as slowed.
-    static let slowdownMargin: UInt64 = 150
-    /// The chosen way's median step in the last trial (0: none yet), and the slowed steps in a row since.
-    private var reference: UInt64 = 0
-    private var slowedSteps = 0
-    /// Steps since the current trial began.
-    private var position = 0
-    /// Steps from one trial's start to the next.
-    private(set) var currentInterval = ModeChooser.interval
-    private var poolTimes: [UInt64] = []
-    private var soloTimes: [UInt64] = []
-
-    init() {
-        poolTimes.reserveCapacity(Self.trials)
-        soloTimes.reserveCapacity(Self.trials)
-    }
-
-    /// Whether the coming step runs solo: the pool, then solo, during a trial, else as `chosen`.
-    func nextStepSolo(chosen: Bool) -> Bool {
-        position < 2 * Self.trials ? position >= Self.trials : chosen
-    }
-
-    /// Records a step's time; returns the way chosen from now on.
-    mutating func record(solo: Bool, nanoseconds: UInt64, chosen: Bool) -> Bool {
-        defer {
-            position += 1
-            if position >= currentInterval { position = 0 }
-        }
-        guard position < 2 * Self.trials else {
-            slowedSteps = reference > 0 && nanoseconds * 100 > reference * Self.slowdownMargin ? slowedSteps + 1 : 0
-            if slowedSteps >= Self.trials {  // the next step begins a trial
-                slowedSteps = 0
-                currentInterval = Self.interval
-                position = currentInterval - 1
-            }
-            return chosen
-        }
-        if solo { soloTimes.append(nanoseconds) } else { poolTimes.append(nanoseconds) }
-        var lastStep = position == 2 * Self.trials - 1
-        if !lastStep, solo, soloTimes.count >= Self.earliestDecision, !poolTimes.isEmpty {
-            poolTimes.sort()
-            if soloTimes.min()! * 100 > poolTimes[poolTimes.count / 2] * Self.clearMargin {
-                lastStep = true
-                position = 2 * Self.trials - 1  // the trial ends with this step
-            }
-        }
-        guard lastStep else { return chosen }
-        defer {
-            poolTimes.removeAll(keepingCapacity: true)
-            soloTimes.removeAll(keepingCapacity: true)
-        }
-        // A caller that forced one way (tests) timed only that way: nothing to compare.
-        guard !poolTimes.isEmpty, !soloTimes.isEmpty else { return chosen }
-        poolTimes.sort()
-        soloTimes.sort()
-        let soloMedian = soloTimes[soloTimes.count / 2], poolMedian = poolTimes[poolTimes.count / 2]
-        let decision = soloMedian * 100 < poolMedian * Self.soloMargin
-        currentInterval = soloMedian * 100 > poolMedian * Self.clearMargin
-            ? min(2 * currentInterval, Self.longestInterval) : Self.interval
-        reference = decision ? soloMedian : poolMedian
-        slowedSteps = 0
-        return decision
     }
 }

@@ -112,6 +112,28 @@ final class ModeChooserTests: XCTestCase {
         XCTAssertTrue(chooser.solo)
     }
 
+    /// Pool steps follow soon during a trial alone, and in the last steps alone before a trial of the pool:
+    /// about `wakeLead` ns of them (here 10 ms / 100 µs = 100 steps).
+    func testSaysWhenPoolStepsFollowSoon() {
+        var chooser = ModeChooser()
+        XCTAssertTrue(chooser.poolSoon, "the first steps alone")
+        var sawTrialAlone = false
+        while !chooser.solo {  // the pool at 1 ms loses to steps alone at 100 µs
+            if chooser.inTrial && chooser.nextStepSolo { sawTrialAlone = sawTrialAlone || chooser.poolSoon }
+            run(&chooser, steps: 1, pool: { _ in 1_000_000 }, solo: { _ in 100_000 })
+        }
+        XCTAssertTrue(sawTrialAlone, "a trial alone")
+        let lead = Int(ModeChooser.wakeLead / 100_000)
+        var soon: [Bool] = []
+        while !chooser.inTrial {
+            soon.append(chooser.poolSoon)
+            run(&chooser, steps: 1, pool: { _ in 1_000_000 }, solo: { _ in 100_000 })
+        }
+        XCTAssertGreaterThan(soon.count, lead)
+        XCTAssertEqual(soon, [Bool](repeating: false, count: soon.count - lead) + [Bool](repeating: true, count: lead))
+        XCTAssertFalse(chooser.nextStepSolo, "the trial of the pool")
+    }
+
     /// A step run the other way than the chooser said (the tests force one way) is not counted: the
     /// chooser neither decides nor leaves its first trial on it.
     func testIgnoresStepsForcedTheOtherWay() {

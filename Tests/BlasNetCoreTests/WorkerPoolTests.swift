@@ -30,6 +30,28 @@ final class WorkerPoolTests: XCTestCase {
         for _ in 0..<200 { _ = WorkerPool(count: 2) }
     }
 
+    /// `rest` sends the waiting workers to sleep; `wake` gets them up spinning again, and a `run` after
+    /// either still runs every worker.
+    func testRestSendsWorkersToSleepAndWakeGetsThemUp() {
+        let pool = WorkerPool(count: 3)
+        let job = CountingJob(workers: 3)
+        func waitFor(_ sleeping: Int) -> Bool {
+            let deadline = Date().addingTimeInterval(5)
+            while pool.sleepingWorkers != sleeping && Date() < deadline { usleep(100) }
+            return pool.sleepingWorkers == sleeping
+        }
+        pool.run(job, phase: 1)
+        pool.rest()
+        XCTAssertTrue(waitFor(2), "both workers asleep after rest")
+        pool.wake()
+        XCTAssertTrue(waitFor(0), "both workers up after wake")
+        pool.run(job, phase: 1)
+        pool.rest()
+        XCTAssertTrue(waitFor(2))
+        pool.run(job, phase: 1)
+        XCTAssertEqual((0..<3).map { job.runs[$0] }, [3, 3, 3])
+    }
+
     func testThePoolDoesNotKeepItsLastJobAlive() {
         let pool = WorkerPool(count: 2)
         weak var released: CountingJob?

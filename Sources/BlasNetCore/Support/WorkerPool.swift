@@ -85,6 +85,20 @@ public final class WorkerPool: @unchecked Sendable {  // the task slot is guarde
         shared.resting.store(true, ordering: .relaxed)
     }
 
+    /// Workers asleep now (for tests).
+    var sleepingWorkers: Int { shared.sleepers.load(ordering: .relaxed) }
+
+    /// Gets sleeping workers up to spin again (for as long as after a task), so that a `run` expected soon
+    /// does not wait for them to wake: on a virtual machine that can take milliseconds.
+    public func wake() {
+        guard shared.resting.load(ordering: .relaxed) || shared.sleepers.load(ordering: .relaxed) > 0 else { return }
+        shared.resting.store(false, ordering: .relaxed)
+        shared.wakeups.add(1, ordering: .releasing)
+        shared.lock.lock()
+        shared.lock.broadcast()
+        shared.lock.unlock()
+    }
+
     private final class Shared: @unchecked Sendable {
         /// Bumped once per task; a worker runs the task when it sees a new value.
         let generation = Atomic<Int>(0)
@@ -93,6 +107,10 @@ public final class WorkerPool: @unchecked Sendable {  // the task slot is guarde
         let stopping = Atomic<Bool>(false)
         /// Set by `rest`, cleared by `run`: waiting workers sleep at once instead of spinning.
         let resting = Atomic<Bool>(false)
+        /// Bumped by `wake`: sleeping workers get up and spin again.
+        let wakeups = Atomic<Int>(0)
+        /// Workers asleep on the condition variable.
+        let sleepers = Atomic<Int>(0)
         /// Threads that have returned (after `stopping`).
         let exited = Atomic<Int>(0)
         /// Written by `run` before the generation is bumped, read by workers after they see it, cleared by
@@ -116,9 +134,15 @@ public final class WorkerPool: @unchecked Sendable {  // the task slot is guarde
                         if spinStart == 0 {
                             spinStart = now
                         } else if now - spinStart > WorkerPool.spinNanoseconds || resting.load(ordering: .relaxed) {
+                            let wakeup = wakeups.load(ordering: .acquiring)
+                            sleepers.add(1, ordering: .relaxed)
                             lock.lock()
-                            while generation.load(ordering: .acquiring) == seen { lock.wait() }
+                            while generation.load(ordering: .acquiring) == seen && wakeups.load(ordering: .acquiring) == wakeup {
+                                lock.wait()
+                            }
                             lock.unlock()
+                            sleepers.subtract(1, ordering: .relaxed)
+                            spinStart = 0  // a new spell of spinning
                         }
                     }
                     current = generation.load(ordering: .acquiring)

@@ -195,7 +195,9 @@ final class DataParallelStep: WorkerJob {
     /// Runs every task of `phase`: on the calling thread alone, or claimed by the pool's workers.
     private func run(phase: Int, solo: Bool) {
         if solo || pool.count == 1 {
-            pool.rest()  // workers spinning through work done alone would only compete for the host
+            // Chosen alone, workers spinning would only compete for the host; with pool steps to follow
+            // soon, they should be up when those begin.
+            if chooser.poolSoon { pool.wake() } else { pool.rest() }
             for task in 0..<taskCount { perform(task: task, phase: phase, engine: engines[0]) }
         } else {
             claimed.store(0, ordering: .relaxed)

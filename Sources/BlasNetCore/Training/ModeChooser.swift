@@ -55,6 +55,19 @@ struct ModeChooser {
     /// Whether the coming step runs solo.
     var nextStepSolo: Bool { inTrial ? !solo : solo }
 
+    /// How long before a trial of the pool its workers should be woken: a sleeping worker's virtual core
+    /// can take milliseconds to come back from the host (scripts/wake_latency.c).
+    static let wakeLead: UInt64 = 10_000_000
+
+    /// Whether pool steps follow within about `wakeLead` of the steps alone now running: always during a
+    /// trial alone, and in the last steps alone before a trial of the pool.
+    var poolSoon: Bool {
+        guard solo else { return inTrial }
+        guard !inTrial, estimates[1] > 0 else { return false }
+        let lead = Int(min(Self.wakeLead / estimates[1], UInt64(Self.longestInterval)))
+        return sinceTrial >= currentInterval - lead
+    }
+
     /// Records the time of a step that ran as `nextStepSolo` said; a step run otherwise (tests force one
     /// way) is not counted. Afterwards `solo` is the way chosen.
     mutating func record(solo ranSolo: Bool, nanoseconds: UInt64) {

@@ -36,14 +36,16 @@ final class ModeChooserTests: XCTestCase {
         XCTAssertFalse(chooser.inTrial)
     }
 
-    /// When the pool's first block is slower than the first steps alone by more than the margin, a trial
-    /// alone follows; alone is chosen only when its mean beats the pool's by the switch margin.
+    /// When the pool's first two blocks are slower than the first steps alone by more than the margin, a
+    /// trial alone follows; alone is chosen only when its mean beats the pool's by the switch margin.
     func testSwitchesOnlyWhenTheOtherWayIsFasterByTheMargin() {
         for (soloTrial, switches) in [(UInt64(90), true), (97, false)] {
             var chooser = ModeChooser()
-            // Alone at 80 ns first: the pool's block at 100 ns is slower, and a trial alone begins.
+            // Alone at 80 ns first: the pool's blocks at 100 ns are slower, and after two a trial alone begins.
             run(&chooser, steps: start, pool: { _ in 100 }, solo: { $0 < 1 + ModeChooser.earliestDecision ? 80 : soloTrial })
-            XCTAssertTrue(chooser.inTrial)
+            XCTAssertFalse(chooser.inTrial, "one slow block")
+            run(&chooser, steps: ModeChooser.block, pool: { _ in 100 }, solo: { _ in soloTrial })
+            XCTAssertTrue(chooser.inTrial, "two slow blocks")
             let ways = run(&chooser, steps: 1 + ModeChooser.trialSteps + 5, pool: { _ in 100 }, solo: { _ in soloTrial })
             XCTAssertEqual(ways, solo(1 + ModeChooser.trialSteps) + (switches ? solo(5) : pool(5)), "trial at \(soloTrial)")
             XCTAssertEqual(chooser.solo, switches, "trial at \(soloTrial)")
@@ -51,11 +53,27 @@ final class ModeChooserTests: XCTestCase {
         }
     }
 
+    /// One block slowed by a passing stall does not start a trial; two in a row do. After a switch the
+    /// next trial comes after the first interval, however clear the win.
+    func testOneStalledBlockStartsNoTrial() {
+        var chooser = ModeChooser()
+        run(&chooser, steps: start, pool: { _ in 75 }, solo: { _ in 120 })
+        // One block with a 5 µs stall in it: a mean of about 150 ns, above the 120 ns alone.
+        let stalled = run(&chooser, steps: 2 * ModeChooser.block, pool: { $0 == 10 ? 5_000 : 75 }, solo: { _ in 120 })
+        XCTAssertEqual(stalled, pool(2 * ModeChooser.block), "no trial for one stalled block")
+        XCTAssertFalse(chooser.solo)
+        // Then every block stalls: the second starts a trial alone, which wins, clearly.
+        run(&chooser, steps: 4 * ModeChooser.block, pool: { $0 % 32 == 10 ? 10_000 : 75 }, solo: { _ in 120 })
+        XCTAssertTrue(chooser.solo)
+        XCTAssertEqual(chooser.currentInterval, ModeChooser.interval, "after a switch: the first interval")
+    }
+
     /// Pool steps of 75 ns but every fourth one stalled at 600 ns (a median of 75, a mean of about 206)
     /// lose to solo steps of 150 ns: the chooser goes by the mean.
     func testGoesByTheMeanNotTheMedian() {
         var chooser = ModeChooser()
-        run(&chooser, steps: start + 1 + ModeChooser.trialSteps + 10, pool: { $0 % 4 == 3 ? 600 : 75 }, solo: { _ in 150 })
+        run(&chooser, steps: start + ModeChooser.block + 1 + ModeChooser.trialSteps + 10, pool: { $0 % 4 == 3 ? 600 : 75 },
+            solo: { _ in 150 })
         XCTAssertTrue(chooser.solo, "a stalling pool is slower on average")
         var steady = ModeChooser()
         run(&steady, steps: start + 1 + ModeChooser.trialSteps + 10, pool: { _ in 75 }, solo: { _ in 150 })
@@ -87,29 +105,30 @@ final class ModeChooserTests: XCTestCase {
         run(&chooser, steps: start, pool: { _ in 100 }, solo: { _ in 200 })
         let slower = run(&chooser, steps: 3 * ModeChooser.block, pool: { _ in 180 }, solo: { _ in 200 })
         XCTAssertEqual(slower, pool(3 * ModeChooser.block), "slower, still faster than alone: no trial")
-        let slowed = run(&chooser, steps: ModeChooser.block + 1 + ModeChooser.trialSteps + 1, pool: { _ in 250 },
+        let slowed = run(&chooser, steps: 2 * ModeChooser.block + 1 + ModeChooser.trialSteps + 1, pool: { _ in 250 },
                          solo: { _ in 200 })
-        // A block at 250 ns (not lost early: 64 · 250 < 80 · 200), then a trial alone, which wins.
-        XCTAssertEqual(slowed, pool(ModeChooser.block) + solo(1 + ModeChooser.trialSteps + 1))
+        // Two blocks at 250 ns (not lost early: 64 · 250 < 80 · 200), then a trial alone, which wins.
+        XCTAssertEqual(slowed, pool(2 * ModeChooser.block) + solo(1 + ModeChooser.trialSteps + 1))
         XCTAssertTrue(chooser.solo, "alone, after the pool slowed")
     }
 
     /// A block that has lost more than a trial's worth of the other way's steps, or a trial that can no
-    /// longer win, ends at once: a pool whose every fourth step stalls for 10 µs runs three steps of its
-    /// first block, and a later trial of it ends at its first stall.
+    /// longer win, ends at once: a pool whose every fourth step stalls for 10 µs runs three and four steps
+    /// of its first two blocks, and a later trial of it ends at its first stall.
     func testEndsABlockOrTrialThatHasLost() {
         var chooser = ModeChooser()
         let stalling: (Int) -> UInt64 = { $0 % 4 == 3 ? 10_000 : 75 }
-        let first = run(&chooser, steps: 1 + ModeChooser.earliestDecision + 1 + 3 + 1 + ModeChooser.trialSteps + 1,
+        let first = run(&chooser, steps: 1 + ModeChooser.earliestDecision + 1 + 3 + 4 + 1 + ModeChooser.trialSteps + 1,
                         pool: stalling, solo: { _ in 150 })
-        // Timed pool steps 75, 75, 10,000: 10,150 > (3 + 16) · 150.
-        XCTAssertEqual(first, solo(1 + ModeChooser.earliestDecision) + pool(1 + 3) + solo(1 + ModeChooser.trialSteps + 1))
+        // Timed pool steps 75, 75, 10,000 (10,150 > (3 + 16) · 150), then 75, 75, 75, 10,000.
+        XCTAssertEqual(first, solo(1 + ModeChooser.earliestDecision) + pool(1 + 3 + 4) + solo(1 + ModeChooser.trialSteps + 1))
         XCTAssertTrue(chooser.solo)
-        XCTAssertEqual(chooser.currentInterval, 2 * ModeChooser.interval, "alone wins clearly")
-        // The next trial of the pool ends at its first stall: 10,150 > 16 · 150.
+        XCTAssertEqual(chooser.currentInterval, ModeChooser.interval, "after a switch: the first interval")
+        // The next trial of the pool ends at its first stall (10,150 > 16 · 150); alone wins clearly.
         let later = run(&chooser, steps: chooser.currentInterval + 10, pool: stalling, solo: { _ in 150 })
         XCTAssertEqual(later.filter { !$0 }.count, 1 + 3, "an untimed step, two fast ones and a stall")
         XCTAssertTrue(chooser.solo)
+        XCTAssertEqual(chooser.currentInterval, 2 * ModeChooser.interval)
     }
 
     /// Pool steps follow soon during a trial alone, and in the last steps alone before a trial of the pool:

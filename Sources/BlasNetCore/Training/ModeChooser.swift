@@ -11,16 +11,17 @@
 // The way chosen runs in blocks of `block` steps, each block's mean its estimate. A trial runs the other
 // way for `trialSteps` steps and keeps the faster: the way chosen unless the other is faster by
 // `switchMargin`, so that noise does not make it flip. (A trial is shorter than a block: its steps cost
-// time whenever it loses, and a way chosen wrongly shows in its next block.) The first trial comes
-// first: `earliestDecision` steps alone, while the workers still sleep, give solo its first estimate,
-// and the pool's first block decides. Later trials start `interval` steps after the last one, and at once
-// when a block of the way chosen is slower than the other way's last estimate. A block ends early once
-// it has lost more time than a trial's worth of the other way's steps — a stalling pool must not run on
-// for a whole block — and a trial once it can no longer win, or after `earliestDecision` steps if even
-// the fastest of them is slower than the chosen way's mean by `clearMargin`. While the way chosen wins
-// clearly (the other slower by `clearMargin`) the interval doubles, up to `longestInterval`. The first
-// step after each switch of way is not timed: it pays for waking the workers, or for pulling the other
-// core's data over.
+// time whenever it loses, and a way chosen wrongly shows in its next blocks.) The first trial comes
+// first: `earliestDecision` steps alone give solo its first estimate, and the pool's first blocks
+// decide. Later trials start `interval` steps after the last one, and at once when two blocks in a row
+// of the way chosen are slower than the other way's last estimate (one can be a passing stall). A block
+// ends early once it has lost more time than a trial's worth of the other way's steps — a stalling pool
+// must not run on for a whole block — and a trial once it can no longer win, or after
+// `earliestDecision` steps if even the fastest of them is slower than the chosen way's mean by
+// `clearMargin`. While the way chosen wins clearly (the other slower by `clearMargin`) the interval
+// doubles, up to `longestInterval`; after a switch it starts again from `interval`. The first step after
+// each switch of way is not timed: it pays for waking the workers, or for pulling the other core's data
+// over.
 struct ModeChooser {
     /// Steps of the way chosen whose mean is its estimate.
     static let block = 64
@@ -47,6 +48,8 @@ struct ModeChooser {
     private var fastest = UInt64.max
     /// Set by a switch of way: the next step is not timed.
     private var skipNext = true
+    /// Blocks in a row of the way chosen slower than the other way's estimate.
+    private var slowBlocks = 0
     /// Steps run the chosen way since the last trial ended.
     private var sinceTrial = 0
     /// Steps from one trial to the next.
@@ -94,7 +97,10 @@ struct ModeChooser {
         if count == Self.block || lost {
             estimates[chosen] = sum / UInt64(count)
             resetTiming()
-            if estimates[chosen] * Self.switchMargin > estimates[other] * 100 {  // slower than the other way
+            // Slower than the other way's estimate: two blocks in a row start a trial (one can be a
+            // passing stall).
+            slowBlocks = estimates[chosen] * Self.switchMargin > estimates[other] * 100 ? slowBlocks + 1 : 0
+            if slowBlocks >= 2 {
                 beginTrial()
                 return
             }
@@ -113,11 +119,18 @@ struct ModeChooser {
         let chosen = solo ? 1 : 0, other = 1 - chosen
         estimates[other] = sum / UInt64(count)
         if estimates[chosen] > 0 {
-            if estimates[other] * 100 < estimates[chosen] * Self.switchMargin { solo.toggle() }
-            let winner = estimates[solo ? 1 : 0], loser = estimates[solo ? 0 : 1]
-            currentInterval = loser * 100 > winner * Self.clearMargin
-                ? min(2 * currentInterval, Self.longestInterval) : Self.interval
+            let switchWays = estimates[other] * 100 < estimates[chosen] * Self.switchMargin
+            // After a switch the next trial comes after the first interval: the blocks that led to it may
+            // have met a passing stall. A way kept, clearly faster, waits twice as long as last time.
+            if switchWays {
+                solo.toggle()
+                currentInterval = Self.interval
+            } else {
+                currentInterval = estimates[other] * 100 > estimates[chosen] * Self.clearMargin
+                    ? min(2 * currentInterval, Self.longestInterval) : Self.interval
+            }
         }
+        slowBlocks = 0
         inTrial = false
         skipNext = true  // the trial's way gives way to the chosen one
         sinceTrial = 0

@@ -23,8 +23,8 @@ public final class WorkerPool: @unchecked Sendable {  // the task slot is guarde
     /// How long a waiting worker spins before it sleeps: longer than the gaps in training — between two
     /// hand-offs, and at an epoch's end (shuffle, evaluation) — because waking a sleeping worker costs
     /// tens of microseconds on a quiet machine and, on a virtual machine whose host has given the idle
-    /// virtual core away, often 1–10 ms (docs/performance.md, 2026-12-04); short enough that an idle pool
-    /// soon leaves the core alone.
+    /// virtual core away, often milliseconds (scripts/wake_latency.c; docs/performance.md, 2026-12-04);
+    /// short enough that an idle pool soon leaves the core alone.
     private static let spinNanoseconds: UInt64 = 20_000_000
     /// Spins between two reads of the clock.
     private static let spinsPerClockRead = 1024

@@ -1,7 +1,8 @@
 // A pure-Swift single-precision GEMM for row-major matrices, in the BLIS style:
 //   C[m×n] = op(A)[m×k] · op(B)[k×n] + beta · C
-// op(B) is packed in kc×NR strips, op(A) in kc×MR strips, and an MR×NR register-blocked SIMD micro-kernel
-// (the `MicroTile`: 6×16 for SSE2 and AVX2, 8×32 for AVX-512) multiplies them. Work is split across
+// op(B) is packed in kc×NR strips, op(A) in kc×MR strips (or, when C is narrow, read in place), and an
+// MR×NR register-blocked SIMD micro-kernel (the `MicroTile`: 6×16 for SSE2 and AVX2, 8×32 for AVX-512)
+// multiplies them. Work is split across
 // threads by columns (or rows) of C, each thread packing into its own workspace, so the numbers do not
 // depend on scheduling. Every tile sums each element of C over p in the same order, one multiply-add at a
 // time, so the tile shape changes the speed, never the bits.
@@ -65,18 +66,24 @@ public enum GemmBlocking {
     public static let columnBlock = 1024
     /// The most elements a tile has (the edge tile's size).
     public static let largestTile = 8 * 32
+    /// With C at most this many columns wide, A is read in place rather than packed: its block feeds
+    /// only one or two column strips, so packing it would copy about as many floats as the tiles use.
+    /// (The small later layers' products; the first layer's, 128 columns wide, pack as before.)
+    public static let inPlaceColumns = 64
 }
 
-/// The register tile of the micro-kernel: `multiply` adds packedA(kc×rows)ᵀ · packedB(kc×columns) to
-/// a rows×columns block of C, keeping the block in registers over the whole depth.
+/// The register tile of the micro-kernel: `multiply` adds op(A)(rows×kc) · packedB(kc×columns) to a
+/// rows×columns block of C, keeping the block in registers over the whole depth. Element (r, p) of
+/// op(A) is `a[r * aRow + p * aDepth]`: a packed strip has aRow 1 and aDepth `rows`; A read in place
+/// has aRow `lda` and aDepth 1, or aRow 1 and aDepth `lda` when transposed.
 public protocol MicroTile {
     /// MR and NR.
     static var rows: Int { get }
     static var columns: Int { get }
     /// C[validRows×validColumns] += the tile; `edgeTile` (rows·columns floats) holds a partial tile.
-    static func multiply(fused: Bool, depth kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, validRows: Int, validColumns: Int,
-                         edgeTile: UnsafeMutablePointer<Float>)
+    static func multiply(fused: Bool, depth kc: Int, a: UnsafePointer<Float>, aRow: Int, aDepth: Int,
+                         b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, validRows: Int,
+                         validColumns: Int, edgeTile: UnsafeMutablePointer<Float>)
 }
 
 /// Packing buffers for one thread, allocated once and reused by every call.
@@ -169,8 +176,14 @@ public func gemmSerial<Tile: MicroTile>(_ problem: GemmProblem, fused: Bool, wor
             var i0 = 0
             while i0 < m {
                 let mc = min(GemmBlocking.rowBlock, m &- i0)
-                packA(problem, rows: i0, count: mc, depth: p0, depthCount: kc, height: Tile.rows,
-                      into: workspace.packedA)
+                // Whole row strips read A in place when few column strips share them; the ragged last strip
+                // (and, for wider C, all of them) is packed. Either way every element sums the same FMAs.
+                let fullStrips = n <= GemmBlocking.inPlaceColumns ? mc / Tile.rows : 0
+                let packedRows = fullStrips &* Tile.rows
+                if packedRows < mc {
+                    packA(problem, rows: i0 &+ packedRows, count: mc &- packedRows, depth: p0, depthCount: kc,
+                          height: Tile.rows, into: workspace.packedA)
+                }
                 var strip = 0
                 while strip &* Tile.columns < nc {
                     let column = strip &* Tile.columns
@@ -178,9 +191,19 @@ public func gemmSerial<Tile: MicroTile>(_ problem: GemmProblem, fused: Bool, wor
                     var rowStrip = 0
                     while rowStrip &* Tile.rows < mc {
                         let row = rowStrip &* Tile.rows
+                        let a: UnsafePointer<Float>, aRow: Int, aDepth: Int
+                        if rowStrip < fullStrips {
+                            if problem.transposeA {
+                                a = problem.a + (p0 &* problem.lda &+ i0 &+ row); aRow = 1; aDepth = problem.lda
+                            } else {
+                                a = problem.a + ((i0 &+ row) &* problem.lda &+ p0); aRow = problem.lda; aDepth = 1
+                            }
+                        } else {
+                            a = UnsafePointer(workspace.packedA + (rowStrip &- fullStrips) &* kc &* Tile.rows)
+                            aRow = 1; aDepth = Tile.rows
+                        }
                         Tile.multiply(
-                            fused: fused, depth: kc,
-                            a: workspace.packedA + rowStrip &* kc &* Tile.rows, b: bStrip,
+                            fused: fused, depth: kc, a: a, aRow: aRow, aDepth: aDepth, b: bStrip,
                             c: c + ((i0 &+ row) &* ldc &+ j0 &+ column), ldc: ldc,
                             validRows: min(Tile.rows, mc &- row),
                             validColumns: min(Tile.columns, nc &- column),
@@ -270,22 +293,23 @@ public enum Tile6x16: MicroTile {
     public static let columns = 16
 
     @inlinable @inline(__always)
-    public static func multiply(fused: Bool, depth kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                                c: UnsafeMutablePointer<Float>, ldc: Int, validRows: Int, validColumns: Int,
-                                edgeTile: UnsafeMutablePointer<Float>) {
+    public static func multiply(fused: Bool, depth kc: Int, a: UnsafePointer<Float>, aRow: Int, aDepth: Int,
+                                b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, validRows: Int,
+                                validColumns: Int, edgeTile: UnsafeMutablePointer<Float>) {
         typealias Vector = SIMD16<Float>
         var c0 = Vector(), c1 = Vector(), c2 = Vector(), c3 = Vector(), c4 = Vector(), c5 = Vector()
         let rawB = UnsafeRawPointer(b)
         var p = 0
         while p < kc {
             let bv = rawB.loadUnaligned(fromByteOffset: p &* 64, as: Vector.self)
-            let ap = a + p &* 6
+            let ap = a + p &* aDepth
+            let a0 = ap[0], a1 = ap[aRow], a2 = ap[2 &* aRow], a3 = ap[3 &* aRow], a4 = ap[4 &* aRow], a5 = ap[5 &* aRow]
             if fused {
-                c0.addProduct(ap[0], bv); c1.addProduct(ap[1], bv); c2.addProduct(ap[2], bv)
-                c3.addProduct(ap[3], bv); c4.addProduct(ap[4], bv); c5.addProduct(ap[5], bv)
+                c0.addProduct(a0, bv); c1.addProduct(a1, bv); c2.addProduct(a2, bv)
+                c3.addProduct(a3, bv); c4.addProduct(a4, bv); c5.addProduct(a5, bv)
             } else {
-                c0 += ap[0] * bv; c1 += ap[1] * bv; c2 += ap[2] * bv
-                c3 += ap[3] * bv; c4 += ap[4] * bv; c5 += ap[5] * bv
+                c0 += a0 * bv; c1 += a1 * bv; c2 += a2 * bv
+                c3 += a3 * bv; c4 += a4 * bv; c5 += a5 * bv
             }
             p &+= 1
         }
@@ -305,9 +329,9 @@ public enum Tile8x32: MicroTile {
     public static let columns = 32
 
     @inlinable @inline(__always)
-    public static func multiply(fused: Bool, depth kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                                c: UnsafeMutablePointer<Float>, ldc: Int, validRows: Int, validColumns: Int,
-                                edgeTile: UnsafeMutablePointer<Float>) {
+    public static func multiply(fused: Bool, depth kc: Int, a: UnsafePointer<Float>, aRow: Int, aDepth: Int,
+                                b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, validRows: Int,
+                                validColumns: Int, edgeTile: UnsafeMutablePointer<Float>) {
         typealias Vector = SIMD16<Float>
         // cRL: row R, left (columns 0..<16) or right (16..<32) half.
         var c0l = Vector(), c1l = Vector(), c2l = Vector(), c3l = Vector()
@@ -319,21 +343,23 @@ public enum Tile8x32: MicroTile {
         while p < kc {
             let left = rawB.loadUnaligned(fromByteOffset: p &* 128, as: Vector.self)
             let right = rawB.loadUnaligned(fromByteOffset: p &* 128 &+ 64, as: Vector.self)
-            let ap = a + p &* 8
+            let ap = a + p &* aDepth
+            let a0 = ap[0], a1 = ap[aRow], a2 = ap[2 &* aRow], a3 = ap[3 &* aRow]
+            let a4 = ap[4 &* aRow], a5 = ap[5 &* aRow], a6 = ap[6 &* aRow], a7 = ap[7 &* aRow]
             if fused {
-                c0l.addProduct(ap[0], left); c0r.addProduct(ap[0], right)
-                c1l.addProduct(ap[1], left); c1r.addProduct(ap[1], right)
-                c2l.addProduct(ap[2], left); c2r.addProduct(ap[2], right)
-                c3l.addProduct(ap[3], left); c3r.addProduct(ap[3], right)
-                c4l.addProduct(ap[4], left); c4r.addProduct(ap[4], right)
-                c5l.addProduct(ap[5], left); c5r.addProduct(ap[5], right)
-                c6l.addProduct(ap[6], left); c6r.addProduct(ap[6], right)
-                c7l.addProduct(ap[7], left); c7r.addProduct(ap[7], right)
+                c0l.addProduct(a0, left); c0r.addProduct(a0, right)
+                c1l.addProduct(a1, left); c1r.addProduct(a1, right)
+                c2l.addProduct(a2, left); c2r.addProduct(a2, right)
+                c3l.addProduct(a3, left); c3r.addProduct(a3, right)
+                c4l.addProduct(a4, left); c4r.addProduct(a4, right)
+                c5l.addProduct(a5, left); c5r.addProduct(a5, right)
+                c6l.addProduct(a6, left); c6r.addProduct(a6, right)
+                c7l.addProduct(a7, left); c7r.addProduct(a7, right)
             } else {
-                c0l += ap[0] * left; c0r += ap[0] * right; c1l += ap[1] * left; c1r += ap[1] * right
-                c2l += ap[2] * left; c2r += ap[2] * right; c3l += ap[3] * left; c3r += ap[3] * right
-                c4l += ap[4] * left; c4r += ap[4] * right; c5l += ap[5] * left; c5r += ap[5] * right
-                c6l += ap[6] * left; c6r += ap[6] * right; c7l += ap[7] * left; c7r += ap[7] * right
+                c0l += a0 * left; c0r += a0 * right; c1l += a1 * left; c1r += a1 * right
+                c2l += a2 * left; c2r += a2 * right; c3l += a3 * left; c3r += a3 * right
+                c4l += a4 * left; c4r += a4 * right; c5l += a5 * left; c5r += a5 * right
+                c6l += a6 * left; c6r += a6 * right; c7l += a7 * left; c7r += a7 * right
             }
             p &+= 1
         }

@@ -99,6 +99,32 @@ final class EngineParityTests: XCTestCase {
     }
 
     /// Forward outputs, loss and every gradient of both real-size models agree across engines.
+    /// A narrow C (the Swift kernels then read A in place, not packed) with A inside a wider matrix, both
+    /// ways round: 17 rows (whole row strips and a ragged one) and a depth of 300 (two depth blocks).
+    func testGemmReadsANarrowProductsAInPlaceWithItsLeadingDimension() {
+        let m = 17, n = 20, k = 300
+        var generator = SeededGenerator(seed: 8)
+        let b = randomValues(k * n, generator: &generator)
+        for transposeA in [false, true] {
+            let lda = transposeA ? m + 5 : k + 3
+            let stored = randomValues((transposeA ? k : m) * lda, generator: &generator)
+            // The same op(A) packed tightly, for the reference.
+            let tight = transposeA ? (0..<(k * m)).map { stored[($0 / m) * lda + $0 % m] }
+                                   : (0..<(m * k)).map { stored[($0 / k) * lda + $0 % k] }
+            let expected = referenceProduct(transposeA: transposeA, transposeB: false, m: m, n: n, k: k,
+                                            a: tight, b: b, beta: 0, c: [])
+            for (name, make) in Self.engines {
+                var c = [Float](repeating: .nan, count: m * n)
+                stored.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                    make().gemm(transposeA: transposeA, transposeB: false, m: m, n: n, k: k, a: ap.baseAddress!, lda: lda,
+                                b: bp.baseAddress!, ldb: n, beta: 0, c: cp.baseAddress!, ldc: n)
+                } } }
+                let worst = zip(c, expected).map { abs(Double($0) - $1) }.max() ?? .infinity
+                XCTAssertLessThan(worst, 1e-4, "\(name), transposeA \(transposeA)")
+            }
+        }
+    }
+
     func testForwardLossAndGradientsAgreeAcrossEnginesForBothModels() {
         for kind in ModelKind.allCases {
             for batch in [1, 5] {

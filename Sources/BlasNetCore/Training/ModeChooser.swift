@@ -35,6 +35,9 @@ struct ModeChooser {
     static let switchMargin: UInt64 = 95
     /// The other way slower than this share of the chosen way's mean (percent): the chosen way wins clearly.
     static let clearMargin: UInt64 = 125
+    /// How long before a trial of the pool its workers should be woken, in ns: a sleeping worker's virtual
+    /// core can take milliseconds to come back from the host (scripts/wake_latency.c).
+    static let wakeLead: UInt64 = 10_000_000
 
     /// The way the steps run on between trials.
     private(set) var solo = false
@@ -57,10 +60,6 @@ struct ModeChooser {
 
     /// Whether the coming step runs solo.
     var nextStepSolo: Bool { inTrial ? !solo : solo }
-
-    /// How long before a trial of the pool its workers should be woken: a sleeping worker's virtual core
-    /// can take milliseconds to come back from the host (scripts/wake_latency.c).
-    static let wakeLead: UInt64 = 10_000_000
 
     /// Whether pool steps follow within about `wakeLead` of the steps alone now running: always during a
     /// trial alone, and in the last steps alone before a trial of the pool.

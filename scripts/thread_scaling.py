@@ -7,7 +7,10 @@ median (and range) of samples/s at each count, the median of the per-pair ratios
 seconds apart, as the host's speed drifts over minutes), and the slowest N-thread start ÷ the median
 1-thread rate. On a virtual machine the host may take time from the virtual cores ("steal" in
 /proc/stat): the table also gives the median steal per start, and N ÷ 1 over only the pairs in which
-neither start lost more than one clock tick (10 ms) to it, beside the figure over all pairs. Every start trains the default model and task (dense, digits 0 and 1, 10 epochs) unless
+neither start lost more than one clock tick (10 ms) to it, beside the figure over all pairs. Before and
+after the series it runs scripts/two_core_fma_throughput.c (built with gcc into a temporary directory; skipped
+with a note where gcc or AVX-512 is missing, or with --no-probe) and prints the median and range of its
+two-core ÷ one-core ratios: how much the host gave the second core just then. Every start trains the default model and task (dense, digits 0 and 1, 10 epochs) unless
 --classes / --epochs say otherwise. Use a release build.
 
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the environment of every start (OpenBLAS then
@@ -16,11 +19,14 @@ chooses its kernels for this CPU), unless --keep-openblas-env.
 Example: scripts/thread_scaling.py --starts 10 --configs blas:32,blas:256,swift:32,swift:256
 """
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,6 +39,8 @@ def main() -> int:
                         help="ENGINE:BATCH pairs, comma-separated (default: both engines at 32 and 256)")
     parser.add_argument("--classes", default="0,1", help="passed to blasnet train --classes (default 0,1)")
     parser.add_argument("--epochs", type=int, default=10, help="passed to blasnet train --epochs (default 10)")
+    parser.add_argument("--no-probe", action="store_true",
+                        help="do not run the two-core FMA throughput probe before and after the series")
     parser.add_argument("--keep-openblas-env", action="store_true",
                         help="keep OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE in the environment")
     parser.add_argument("--blasnet", default=os.environ.get("BLASNET_BIN", os.path.join(REPOSITORY, ".build/release/blasnet")),
@@ -52,6 +60,8 @@ def main() -> int:
     if not options.keep_openblas_env:
         for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             environment.pop(name, None)
+
+    probe = None if options.no_probe else build_probe()
 
     def stolen_ticks() -> int:
         """Clock ticks the host has taken from this machine's cores so far (0 where not reported)."""
@@ -74,6 +84,8 @@ def main() -> int:
         return json.loads(result.stdout)["samples_per_second"], stolen
 
     n = options.threads
+    if probe:
+        print(run_probe(probe, "before"))
     print(f"{n} threads / 1, {options.starts} alternating starts each; classes {options.classes}, "
           f"{options.epochs} epochs; samples/s as blasnet train --json reports it")
     print(f"engine  batch  1 thread median (range)   {n} threads median (range)   {n}/1 median of pairs  "
@@ -96,7 +108,33 @@ def main() -> int:
               f"      {statistics.median(ratios):5.2f}×              {min(many) / median_one:.2f}"
               f"                    {1000 * statistics.median(one_stolen) / ticks:4.0f} | "
               f"{1000 * statistics.median(many_stolen) / ticks:<4.0f}               {quiet_text}", flush=True)
+    if probe:
+        print(run_probe(probe, "after"))
     return 0
+
+
+def build_probe():
+    """Builds the FMA throughput probe; returns its path, or None (with a note) where it cannot run here."""
+    source = os.path.join(REPOSITORY, "scripts", "two_core_fma_throughput.c")
+    directory = tempfile.mkdtemp(prefix="blasnet-probe-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    binary = os.path.join(directory, "fma-throughput")
+    try:
+        subprocess.run(["gcc", "-O2", "-pthread", source, "-o", binary], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        print(f"note: no FMA probe (gcc could not build {source}: {error})")
+        return None
+    return binary
+
+
+def run_probe(binary: str, when: str) -> str:
+    """One line: the probe's two-core ÷ one-core ratios over 10 rounds."""
+    result = subprocess.run([binary, "10"], capture_output=True, text=True)
+    if result.returncode != 0:
+        return f"FMA probe {when}: not run ({result.stderr.strip()})"
+    ratios = [float(line.split()[2]) for line in result.stdout.splitlines()[1:] if len(line.split()) == 3]
+    return (f"FMA probe {when}: two cores / one {statistics.median(ratios):.2f}× median of {len(ratios)} rounds "
+            f"({min(ratios):.2f}–{max(ratios):.2f}×; ~2 when the host gives both cores their own FMA units)")
 
 
 if __name__ == "__main__":

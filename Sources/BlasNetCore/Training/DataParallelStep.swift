@@ -1,7 +1,7 @@
 // DataParallelStep: one Adam step on a worker pool, in three hand-offs, arranged so that the two cores
 // share little data: on a virtual machine they may sit on different chiplets of the host, where every
-// cache line one core wrote and the other reads costs a slow transfer (docs/performance.md measured
-// ~120 ns and ~500 ns round trips on one host, changing while a process ran). The first layer holds
+// cache line one core wrote and the other reads costs a slow transfer (docs/performance.md: the
+// round trip between the two cores changed several-fold while a process ran). The first layer holds
 // nearly all the weights, so it is split by its inputs — rows of W_0 — and each task keeps its rows of
 // W_0, their gradients and Adam's moments, and its columns of the batch input, on its own core:
 //   phase 0, per task: gather its input columns X[:, K_t] of the whole batch from the read-only images

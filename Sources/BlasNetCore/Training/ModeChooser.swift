@@ -5,8 +5,8 @@
 // It compares each way's *mean* step time, because the mean is what sets the throughput. When the
 // second core is busy — another process on it, or a virtual machine's host lending it to other guests
 // for milliseconds at a time — a pool step waits for it, so a pool whose typical step takes half as long
-// as a solo step can still be slower on average: docs/performance.md (2026-12-04) has pool steps with a
-// median of 75 µs and a mean of 295 µs over 300 steps, against solo steps of 150 µs. A median misses that.
+// as a solo step can still be slower on average (a trace of that is in docs/performance.md,
+// 2026-12-04). A median misses that.
 //
 // The way chosen runs in blocks of `block` steps, each block's mean its estimate. A trial runs the other
 // way for `trialSteps` steps and keeps the faster: the way chosen unless the other is faster by

@@ -94,17 +94,54 @@ final class DataParallelStepTests: XCTestCase {
         try requireTwoCores()
         let data = syntheticData(count: 70, width: 96, classes: 3, seed: 6)
         for engine in [EngineKind.blas, .swift] {
-            func weights(forcedSolo: Bool?) throws -> [UInt32] {
+            func weights(forcedSolo: Bool?, preparesNextBatch: Bool = true) throws -> [UInt32] {
                 let configuration = TrainingConfiguration(model: .dense, epochs: 2, batchSize: 16, seed: 5)
                 let trainer = try Trainer(configuration: configuration, engine: makeEngine(engine, threads: 2), for: data)
                 let step = try XCTUnwrap(trainer.parallelStep, "two threads train on the parallel step")
                 step.forcedSolo = forcedSolo
+                step.preparesNextBatch = preparesNextBatch
                 _ = try trainer.train(on: data, test: data)
                 return trainer.network.parameters.array.map(\.bitPattern)
             }
             let pool = try weights(forcedSolo: false)
             XCTAssertEqual(try weights(forcedSolo: true), pool, "\(engine): solo steps")
             XCTAssertEqual(try weights(forcedSolo: nil), pool, "\(engine): the chooser's trials mix both ways")
+            XCTAssertEqual(try weights(forcedSolo: false, preparesNextBatch: false), pool,
+                           "\(engine): each phase 0 at its own step's start")
+            XCTAssertEqual(try weights(forcedSolo: true, preparesNextBatch: false), pool,
+                           "\(engine): solo, each phase 0 at its own step's start")
+        }
+    }
+
+    /// A step whose rows are not the ones the previous step was told come next (and prepared phase 0 for)
+    /// must form its own first-layer parts: the same weights, bit for bit, as steps that never prepare.
+    func testAStepOnOtherRowsThanAnnouncedRedoesItsFirstLayer() throws {
+        try requireTwoCores()
+        let data = syntheticData(count: 24, width: 96, seed: 12)
+        let images = TrainingImages(data)
+        let rows = Array(0..<24)
+        for kind in [EngineKind.blas, .swift] {
+            func weights(prepares: Bool) throws -> [UInt32] {
+                let network = try Network(layerSizes: [96, 32, 16, 1], hiddenActivation: .relu)
+                var generator = SeededGenerator(seed: 7)
+                network.initializeGlorotUniform(using: &generator)
+                let optimizer = AdamOptimizer(parameterCount: network.parameterCount)
+                let step = DataParallelStep(network: network, kind: kind, workers: 2, batchSize: 8)
+                step.forcedSolo = false
+                step.preparesNextBatch = prepares
+                let batchLabels = FloatBuffer(count: 8)
+                data.labels.withUnsafeBufferPointer { labels in
+                    // Announces rows 8..<16, then trains on 16..<24.
+                    _ = step.step(rows: rows[0..<8], next: rows[8..<16], images: images, labels: labels.baseAddress!,
+                                  batchLabels: batchLabels.pointer, optimizer: optimizer)
+                    _ = step.step(rows: rows[16..<24], images: images, labels: labels.baseAddress!,
+                                  batchLabels: batchLabels.pointer, optimizer: optimizer)
+                }
+                return network.parameters.array.map(\.bitPattern)
+            }
+            let prepared = try weights(prepares: true), unprepared = try weights(prepares: false)
+            XCTAssertEqual(prepared.count, 96 * 32 + 32 + 32 * 16 + 16 + 16 + 1)
+            XCTAssertTrue(prepared == unprepared, "\(kind): weights differ")
         }
     }
 

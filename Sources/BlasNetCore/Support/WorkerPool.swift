@@ -1,5 +1,5 @@
 // WorkerPool: a fixed set of threads, started once, that run one task together and meet at a barrier.
-// A training step hands work out three times, so a hand-off must cost microseconds, not a thread
+// A training step hands work out twice, so a hand-off must cost microseconds, not a thread
 // wake-up through Dispatch: workers spin on an atomic generation counter, sleep on a condition variable
 // only after a long idle spell (or when told to rest), and nothing is allocated per task.
 import COpenBLAS

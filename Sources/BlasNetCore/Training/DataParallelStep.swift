@@ -1,4 +1,4 @@
-// DataParallelStep: one Adam step on a worker pool, in three hand-offs, arranged so that the two cores
+// DataParallelStep: one Adam step on a worker pool, in two hand-offs, arranged so that the two cores
 // share little data: on a virtual machine they may sit on different chiplets of the host, where every
 // cache line one core wrote and the other reads costs a slow transfer (docs/performance.md: the
 // round trip between the two cores changed several-fold while a process ran). The first layer holds
@@ -14,7 +14,10 @@
 //   phase 2, per task: the weight gradients of its blocks of parameters over the whole batch — its rows
 //     K_t of W_0 from its own X[:, K_t]; a later layer's rows of W as `plan` assigns them, summed from
 //     the row tasks' parts or formed from the whole batch's activations and deltas — and Adam on
-//     exactly those parameters.
+//     exactly those parameters; then, when the caller has said which rows the next step trains on,
+//     that step's phase 0 for the same task. It needs only what the task itself just updated (its rows
+//     K_t of W_0) and the read-only images, so it needs no hand-off of its own: a step whose phase 0 was
+//     done this way starts at phase 1.
 // What crosses between the cores is the parts P_t, ∂L/∂Z_0, the later layers' weights and their
 // gradient parts or the other rows' activations and deltas (whichever is smaller), not the first
 // layer's weights or the images. Each sum across tasks runs in task order and each product has a
@@ -70,8 +73,12 @@ final class DataParallelStep: WorkerJob {
     // The current step, set by `step` before each hand-off.
     private var images: TrainingImages?
     private var rows: ArraySlice<Int> = [][...]
-    /// The next batch's rows: each task asks for its columns of them once its work is done.
+    /// The next batch's rows: each task forms their phase 0 once its phase 2 is done.
     private var nextRows: ArraySlice<Int> = [][...]
+    /// The rows whose phase 0 is in `inputs` and `parts` (formed by the last step's phase 2), if any.
+    private var preparedRows: [Int] = []
+    /// Tests clear this to run every phase 0 at the start of its own step (the numbers must not change).
+    var preparesNextBatch = true
     private var labels: UnsafePointer<Int>?
     private var batchLabels: UnsafeMutablePointer<Float>?
     private var adam: AdamSlices?
@@ -103,6 +110,7 @@ final class DataParallelStep: WorkerJob {
         self.rowPartLayers = rowPartLayers
         layerParts = (0..<workers).map { _ in rowPartLayers.map { FloatBuffer(count: layers[$0].parameterCount) } }
         taskCount = workers
+        preparedRows.reserveCapacity(batchSize)
         statistics = .allocate(capacity: workers)
         statistics.initialize(repeating: BatchStatistics(lossSum: 0, correct: 0), count: workers)
     }
@@ -158,14 +166,23 @@ final class DataParallelStep: WorkerJob {
         }
     }
 
+    /// Forgets the first-layer parts formed for the next batch: the trainer calls this where a step may follow
+    /// that is not the one the last `next` named (a new epoch or a new `train`, possibly on other images or
+    /// weights).
+    func discardPreparedBatch() {
+        preparedRows.removeAll(keepingCapacity: true)
+    }
+
     /// Task `task`'s rows of a batch of `count`: contiguous, sizes differing by at most one.
     private func share(_ task: Int, of count: Int) -> Range<Int> {
         (count * task / taskCount)..<(count * (task + 1) / taskCount)
     }
 
     /// Trains on the batch `rows` (indices into `images` and `labels`): gradients, then Adam. Each task
-    /// gathers its columns of the rows; their labels go to `batchLabels`. `next` is the next batch's rows:
-    /// each task asks the CPU for its columns of them when its work is done.
+    /// gathers its columns of the rows; their labels go to `batchLabels`. `next` is the rows the following
+    /// call trains on, of the same `images`, or empty where the caller does not know them: each task then
+    /// forms its part of their first layer as soon as it has updated its weights. The weights must not be
+    /// changed between the two calls (the following call redoes phase 0 when its rows differ).
     func step(rows: ArraySlice<Int>, next: ArraySlice<Int> = [][...], images: TrainingImages, labels: UnsafePointer<Int>,
               batchLabels: UnsafeMutablePointer<Float>,
               optimizer: AdamOptimizer) -> BatchStatistics {
@@ -176,7 +193,8 @@ final class DataParallelStep: WorkerJob {
         self.batchLabels = batchLabels
         let trySolo = forcedSolo ?? chooser.nextStepSolo
         let started = DispatchTime.now().uptimeNanoseconds
-        run(phase: 0, solo: trySolo)
+        if !rows.elementsEqual(preparedRows) { run(phase: 0, solo: trySolo) }
+        preparedRows.removeAll(keepingCapacity: true)
         run(phase: 1, solo: trySolo)
         var total = BatchStatistics(lossSum: 0, correct: 0)
         for part in UnsafeBufferPointer(start: statistics, count: taskCount) {  // task order: the same sum every time
@@ -187,6 +205,7 @@ final class DataParallelStep: WorkerJob {
         guard total.lossSum.isFinite, total.lossSum / Double(rows.count) <= Trainer.divergedLoss else { return total }
         adam = optimizer.beginStep(parameters: network.parameters, gradients: workspace.gradients)
         run(phase: 2, solo: trySolo)
+        if preparesNextBatch { preparedRows.append(contentsOf: nextRows) }  // capacity: the batch size, reserved at init
         adam = nil
         chooser.record(solo: trySolo, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
         return total
@@ -220,11 +239,7 @@ final class DataParallelStep: WorkerJob {
         let count = rows.count
         switch phase {
         case 0:
-            let columns = firstLayerInputs[task]
-            guard !columns.isEmpty, let images else { return }
-            images.gather(rows: rows, columns: columns, into: inputs[task].pointer)
-            network.firstLayerPart(inputs: columns, input: inputs[task].pointer, batch: count,
-                                   into: parts[task].pointer, engine: engine)
+            formFirstLayerPart(task: task, rows: rows, engine: engine)
         case 1:
             let range = share(task, of: count)
             statistics[task] = BatchStatistics(lossSum: 0, correct: 0)
@@ -242,6 +257,8 @@ final class DataParallelStep: WorkerJob {
             }
         default:
             guard let adam else { return }
+            // The next batch's columns are gathered at this phase's end: ask for them now.
+            images?.prefetch(rows: nextRows, columns: firstLayerInputs[task])
             for block in blocks[task] {
                 if block.layer == 0 {
                     network.addWeightGradient(0, inputRows: block.inputRows, withBias: block.withBias,
@@ -263,7 +280,19 @@ final class DataParallelStep: WorkerJob {
                 }
                 adam.update(block.parameters)
             }
-            images?.prefetch(rows: nextRows, columns: firstLayerInputs[task])
+            // The next step's phase 0 overwrites this task's inputs and part, which only its own blocks
+            // above read in this phase.
+            if preparesNextBatch && !nextRows.isEmpty { formFirstLayerPart(task: task, rows: nextRows, engine: engine) }
         }
+    }
+
+    /// Phase 0 of task `task` for the batch `rows`: its columns X[:, K_t] into `inputs[task]` and its part
+    /// of the first layer, X[:, K_t] · W_0[K_t, :], into `parts[task]` ([rows.count, out_0]).
+    private func formFirstLayerPart(task: Int, rows: ArraySlice<Int>, engine: ComputeEngine) {
+        let columns = firstLayerInputs[task]
+        guard !columns.isEmpty, let images else { return }
+        images.gather(rows: rows, columns: columns, into: inputs[task].pointer)
+        network.firstLayerPart(inputs: columns, input: inputs[task].pointer, batch: rows.count,
+                               into: parts[task].pointer, engine: engine)
     }
 }

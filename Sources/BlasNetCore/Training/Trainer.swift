@@ -280,6 +280,7 @@ public final class Trainer {
         let started = DispatchTime.now().uptimeNanoseconds
         var callbackNanoseconds: UInt64 = 0
         generator.shuffle(&order)
+        parallelStep?.discardPreparedBatch()
         let batchSize = configuration.batchSize
         let steps = (data.count + batchSize - 1) / batchSize
         var lossSum: Double = 0
@@ -291,7 +292,7 @@ public final class Trainer {
                 // The next batch's rows are known: ask for them now, so they arrive while this one trains.
                 let next = start + batchSize
                 let nextRows = order[min(next, data.count)..<min(next + batchSize, data.count)]
-                if parallelStep == nil { images.prefetch(rows: nextRows) }  // the parallel step's tasks ask for their own columns
+                if parallelStep == nil { images.prefetch(rows: nextRows) }  // the parallel step's tasks gather their own columns of it
                 let batch: BatchStatistics
                 if let parallelStep {
                     batch = parallelStep.step(rows: order[start..<(start + rows)], next: nextRows, images: images,

@@ -10,7 +10,10 @@ seconds apart, as the host's speed drifts over minutes), and the slowest N-threa
 neither start lost more than one clock tick (10 ms) to it, beside the figure over all pairs. Before and
 after the series it runs scripts/two_core_fma_throughput.c (built with gcc into a temporary directory; skipped
 with a note where gcc or AVX-512 is missing, or with --no-probe) and prints the median and range of its
-two-core ÷ one-core ratios: how much the host gave the second core just then. Every start trains the default model and task (dense, digits 0 and 1, 10 epochs) unless
+two-core ÷ one-core ratios: how much the host gave the second core just then. With --ceiling, each round also
+starts N one-thread trainings at once, each pinned to its own CPU, and the table gives their summed rate ÷ the
+round's one-thread rate: what the host gave N independent copies of the same work just then, the most any
+N-thread design could reach. Every start trains the default model and task (dense, digits 0 and 1, 10 epochs) unless
 --classes / --epochs say otherwise. Use a release build.
 
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the environment of every start (OpenBLAS then
@@ -41,6 +44,8 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=10, help="passed to blasnet train --epochs (default 10)")
     parser.add_argument("--no-probe", action="store_true",
                         help="do not run the two-core FMA throughput probe before and after the series")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also time N one-thread starts at once, pinned to N CPUs: the host's ceiling for N threads")
     parser.add_argument("--keep-openblas-env", action="store_true",
                         help="keep OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE in the environment")
     parser.add_argument("--blasnet", default=os.environ.get("BLASNET_BIN", os.path.join(REPOSITORY, ".build/release/blasnet")),
@@ -74,30 +79,53 @@ def main() -> int:
 
     def rate(engine: str, batch: str, threads: int) -> tuple[float, int]:
         """One start's samples/s and the ticks stolen while it ran."""
-        command = [options.blasnet, "train", "--engine", engine, "--batch-size", batch, "--threads", str(threads),
-                   "--classes", options.classes, "--epochs", str(options.epochs), "--json"]
         stolen = stolen_ticks()
-        result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPOSITORY)
+        result = subprocess.run(command(engine, batch, threads), capture_output=True, text=True, env=environment, cwd=REPOSITORY)
         stolen = stolen_ticks() - stolen
         if result.returncode != 0:
-            sys.exit(f"thread_scaling.py: {' '.join(command)} failed: {result.stderr.strip()}")
+            sys.exit(f"thread_scaling.py: {' '.join(command(engine, batch, threads))} failed: {result.stderr.strip()}")
         return json.loads(result.stdout)["samples_per_second"], stolen
 
     n = options.threads
+    cpus = sorted(os.sched_getaffinity(0))[:n]
+    if options.ceiling and len(cpus) < n:
+        parser.error(f"--ceiling needs {n} CPUs; this process may use {len(cpus)}")
+
+    def command(engine: str, batch: str, threads: int) -> list[str]:
+        return [options.blasnet, "train", "--engine", engine, "--batch-size", batch, "--threads", str(threads),
+                "--classes", options.classes, "--epochs", str(options.epochs), "--json"]
+
+    def together(engine: str, batch: str) -> float:
+        """The summed samples/s of n one-thread starts run at once, each pinned to its own CPU."""
+        starts = [subprocess.Popen(command(engine, batch, 1), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, env=environment, cwd=REPOSITORY,
+                                   preexec_fn=lambda cpu=cpu: os.sched_setaffinity(0, {cpu}))
+                  for cpu in cpus]
+        total = 0.0
+        for start in starts:
+            output, errors = start.communicate()
+            if start.returncode != 0:
+                sys.exit(f"thread_scaling.py: {' '.join(start.args)} failed: {errors.strip()}")
+            total += json.loads(output)["samples_per_second"]
+        return total
+
     if probe:
         print(run_probe(probe, "before"))
     print(f"{n} threads / 1, {options.starts} alternating starts each; classes {options.classes}, "
           f"{options.epochs} epochs; samples/s as blasnet train --json reports it")
     print(f"engine  batch  1 thread median (range)   {n} threads median (range)   {n}/1 median of pairs  "
-          f"slowest {n}-thread / median 1   steal ms/start (1 | {n})   {n}/1 without steal (pairs)")
+          f"slowest {n}-thread / median 1   steal ms/start (1 | {n})   {n}/1 without steal (pairs)"
+          + (f"   {n}×1 at once / 1" if options.ceiling else ""))
     for engine, batch in configs:
         rate(engine, batch, 1), rate(engine, batch, n)  # warm-up: page cache, CPU frequency
-        one, many, one_stolen, many_stolen = [], [], [], []
+        one, many, one_stolen, many_stolen, ceilings = [], [], [], [], []
         for _ in range(options.starts):
             for rates, stolen, threads in ((one, one_stolen, 1), (many, many_stolen, n)):
                 value, ticks = rate(engine, batch, threads)
                 rates.append(value)
                 stolen.append(ticks)
+            if options.ceiling:
+                ceilings.append(together(engine, batch) / one[-1])
         median_one = statistics.median(one)
         ratios = [b / a for a, b in zip(one, many)]
         quiet = [r for r, a, b in zip(ratios, one_stolen, many_stolen) if a <= 1 and b <= 1]
@@ -107,7 +135,9 @@ def main() -> int:
               f"      {statistics.median(many) / 1e3:7.1f}k ({min(many) / 1e3:.0f}–{max(many) / 1e3:.0f}k)"
               f"      {statistics.median(ratios):5.2f}×              {min(many) / median_one:.2f}"
               f"                    {1000 * statistics.median(one_stolen) / ticks:4.0f} | "
-              f"{1000 * statistics.median(many_stolen) / ticks:<4.0f}               {quiet_text}", flush=True)
+              f"{1000 * statistics.median(many_stolen) / ticks:<4.0f}               {quiet_text}"
+              + (f"        {statistics.median(ceilings):5.2f}× ({min(ceilings):.2f}–{max(ceilings):.2f})" if ceilings else ""),
+              flush=True)
     if probe:
         print(run_probe(probe, "after"))
     return 0

@@ -10,6 +10,8 @@ struct BenchmarkEnvironment: Encodable {
     let openblas_core: String
     /// OPENBLAS_CORETYPE when it is set (it forced `openblas_core`), else nil: OpenBLAS chose.
     let openblas_coretype: String?
+    /// The family OpenBLAS picked itself when blasnet replaced it (its pre-0.3.25 fallback), else nil.
+    let openblas_core_replaced: String?
     let swift_kernel: String
     /// "flushed to zero" or "kept (IEEE)": how training treated subnormal floats.
     let subnormals: String
@@ -18,6 +20,10 @@ struct BenchmarkEnvironment: Encodable {
     let git_commit: String?
 
     var isDebugBuild: Bool { build == "debug" }
+
+    var core: OpenBLASCore {
+        OpenBLASCore(name: openblas_core, forcedBy: openblas_coretype, replaced: openblas_core_replaced)
+    }
 
     static func current(flushesSubnormals: Bool) -> BenchmarkEnvironment {
         #if DEBUG
@@ -28,7 +34,7 @@ struct BenchmarkEnvironment: Encodable {
         return BenchmarkEnvironment(
             cpu: CPUFeatures.current.modelName, cores: ThreadPolicy.onlineCores,
             openblas_config: OpenBLASEngine.configuration, openblas_core: OpenBLASEngine.core.name,
-            openblas_coretype: OpenBLASEngine.core.forcedBy,
+            openblas_coretype: OpenBLASEngine.core.forcedBy, openblas_core_replaced: OpenBLASEngine.core.replaced,
             swift_kernel: SwiftEngine(threads: 1).details,
             subnormals: flushesSubnormals ? "flushed to zero" : "kept (IEEE)", build: build,
             date: ISO8601DateFormatter().string(from: Date()), git_commit: gitCommit())
@@ -40,7 +46,7 @@ struct BenchmarkEnvironment: Encodable {
     var headerLines: [String] {
         ["blasnet bench — \(date)" + (git_commit.map { ", commit \($0)" } ?? ""),
          "cpu: \(cpu), \(cores) cores; build: \(build)" + (isDebugBuild ? " (NUMBERS ARE MEANINGLESS)" : ""),
-         "openblas: \(openblas_config) (core \(OpenBLASCore(name: openblas_core, forcedBy: openblas_coretype).description))",
+         "openblas: \(openblas_config) (core \(core.description))",
          "swift engine: \(swift_kernel)",
          "subnormal floats: \(subnormals)"]
     }
@@ -48,7 +54,8 @@ struct BenchmarkEnvironment: Encodable {
     /// One line for the chart: machine, build, date.
     var chartSubtitle: String {
         "\(cpu), \(cores) cores; OpenBLAS core \(openblas_core)"
-            + (openblas_coretype.map { " (OPENBLAS_CORETYPE=\($0))" } ?? "") + "; \(swift_kernel); \(build) build; "
+            + (openblas_coretype.map { " (OPENBLAS_CORETYPE=\($0))" } ?? "")
+            + (openblas_core_replaced.map { " (blasnet's choice; OpenBLAS picked \($0))" } ?? "") + "; \(swift_kernel); \(build) build; "
             + String(date.prefix(10)) + (git_commit.map { ", commit \($0)" } ?? "")
     }
 

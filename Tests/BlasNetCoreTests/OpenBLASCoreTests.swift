@@ -39,17 +39,44 @@ final class OpenBLASCoreTests: XCTestCase {
         XCTAssertEqual(OpenBLASCore(name: "Cooperlake", forcedBy: nil).description, "Cooperlake, chosen by OpenBLAS")
     }
 
-    /// This process: the name is OpenBLAS's, and "forced" exactly when the variable is set.
+    /// OpenBLAS < 0.3.25's Prescott fallback on an Intel model it does not know (an Emerald Rapids Xeon,
+    /// family 6 model 207, under Debian's 0.3.21) is replaced by the family the CPU's features call for.
+    func testOnlyAFamilyWithoutAVX2IsReplacedOnACPUWithIt() {
+        let zen5 = cpu(zen5Flags), skylakeX = cpu(skylakeXFlags), zen3 = cpu(zen3Flags)
+        XCTAssertEqual(OpenBLASCore.replacement(for: "Prescott", on: zen5), "Cooperlake")
+        XCTAssertEqual(OpenBLASCore.replacement(for: "Prescott", on: skylakeX), "SkylakeX")
+        XCTAssertEqual(OpenBLASCore.replacement(for: "Prescott", on: zen3), "Haswell")
+        XCTAssertEqual(OpenBLASCore.replacement(for: "Sandybridge", on: zen3), "Haswell")
+        XCTAssertEqual(OpenBLASCore.replacement(for: "NEHALEM", on: skylakeX), "SkylakeX", "names compare caselessly")
+        XCTAssertNil(OpenBLASCore.replacement(for: "Prescott", on: cpu("avx")), "a CPU without AVX2 keeps it")
+        for kept in ["Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"] {
+            XCTAssertNil(OpenBLASCore.replacement(for: kept, on: zen5), kept)
+        }
+        XCTAssertEqual(OpenBLASCore(name: "Cooperlake", forcedBy: nil, replaced: "Prescott").description,
+                       "Cooperlake, chosen by blasnet from the CPU's features; OpenBLAS picked Prescott")
+    }
+
+    /// This process: the name is OpenBLAS's, "forced" exactly when the variable is set, and without the
+    /// variable no family below the CPU's vector units is left loaded.
     func testTheCurrentCoreIsReadFromOpenBLASAndTheEnvironment() {
         let core = OpenBLASCore.current
         XCTAssertFalse(core.name.isEmpty)
         XCTAssertNotEqual(core.name, "unknown")
         XCTAssertEqual(OpenBLASEngine(threads: 1).details.hasSuffix("(core \(core.description))"), true)
+        XCTAssertTrue(OpenBLASEngine.configuration.contains(" \(core.name) "), OpenBLASEngine.configuration)
         let variable = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
         XCTAssertEqual(core.forcedBy, variable?.isEmpty == false ? variable : nil)
         if let variable, !variable.isEmpty {
             // OpenBLAS loaded the family named (names are case-insensitive to it).
             XCTAssertEqual(core.name.lowercased(), variable.lowercased())
+            XCTAssertNil(core.replaced)
+        } else if variable == nil {
+            XCTAssertNil(OpenBLASCore.replacement(for: core.name, on: .current),
+                         "\(core.description) on \(CPUFeatures.current.modelName)")
+            if let replaced = core.replaced {
+                XCTAssertEqual(OpenBLASCore.replacement(for: replaced, on: .current), core.name)
+            }
+            XCTAssertNil(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], "the variable is restored")
         }
     }
 }

@@ -25,6 +25,7 @@ public struct RidgeClassifier: Sendable {
 
     public static func fit(_ data: LabeledImages, lambda: Float = 1) throws -> RidgeClassifier {
         let started = DispatchTime.now().uptimeNanoseconds
+        _ = OpenBLASCore.current  // settles OpenBLAS's kernel family before its first call here
         let pixels = data.width, width = data.width + 1
         let columns = data.classCount == 2 ? 1 : data.classCount
         var design = [Float](repeating: 1, count: data.count * width)  // [N, width + 1], last column 1

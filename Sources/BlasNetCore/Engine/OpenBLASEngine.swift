@@ -14,6 +14,7 @@ public final class OpenBLASEngine: ComputeEngine {
     public let elementwiseThreadCount = 1
 
     public init(threads: Int) {
+        _ = OpenBLASCore.current  // settles the kernel family before the first product
         threadCount = max(1, threads)
         openblas_set_num_threads(Int32(threadCount))
     }

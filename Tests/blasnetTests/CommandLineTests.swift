@@ -174,6 +174,12 @@ final class CommandLineTests: XCTestCase {
         let environment = try XCTUnwrap(document["environment"] as? [String: Any])
         XCTAssertEqual(environment["build"] as? String, "debug")  // tests run the debug build; it says so
         XCTAssertEqual(environment["subnormals"] as? String, "flushed to zero")
+        // The configuration string names the kernel family that ran, whoever chose it.
+        let core = try XCTUnwrap(environment["openblas_core"] as? String)
+        XCTAssertTrue(try XCTUnwrap(environment["openblas_config"] as? String).contains(" \(core) "), "\(environment)")
+        if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {  // the child runs without it too
+            XCTAssertEqual(environment["openblas_core_replaced"] as? String, OpenBLASCore.current.replaced)
+        }
         let rows = try XCTUnwrap(document["results"] as? [[String: Any]])
         XCTAssertEqual(rows.count, 1)
         let row = rows[0]

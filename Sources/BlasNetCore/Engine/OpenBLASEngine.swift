@@ -21,6 +21,7 @@ public final class OpenBLASEngine: ComputeEngine {
 
     /// `openblas_get_config()`, e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64".
     public static var configuration: String {
+        _ = OpenBLASCore.current  // it names the kernel family: settle that first
         guard let raw = openblas_get_config() else { return "OpenBLAS (unknown configuration)" }
         return String(cString: raw).trimmingCharacters(in: .whitespaces)
     }

@@ -118,9 +118,11 @@ struct TrainingOptions: ParsableArguments {
             The tasks run on a pool of worker threads, each product single-threaded; every few hundred \
             steps the step times itself on the pool and on the calling thread alone and keeps the faster \
             way (a busy or shared second core can make one thread faster), which changes only the speed. \
-            The thread count is part of what a run computes: the same seed, engine and thread count give \
-            the same weights bit for bit; another count splits the sums differently, so the last bits \
-            differ. Capped at the online core count (\(ThreadPolicy.onlineCores) here), with a note: more \
+            The same seed, engine and thread count always give the same weights bit for bit. Below batch \
+            size \(ColumnSplit.batchLimit), where the engine's products give the same bits cut into slices \
+            (blasnet checks this before training), every sum is formed as on one thread, so any \
+            thread count gives the one-thread weights; otherwise another count splits the sums \
+            differently and the last bits differ. Capped at the online core count (\(ThreadPolicy.onlineCores) here), with a note: more \
             threads than cores only wait for each other. Default: \(ThreadDefaults.describe).
             """))
     var threads: Int?
@@ -153,9 +155,10 @@ struct TrainingOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 
-    /// The engine with its thread count resolved and capped; says so on stderr when capped.
-    func makeEngine() -> ComputeEngine {
-        let requested = threads ?? ThreadDefaults.threads(batchSize: batchSize)
+    /// The engine for training on `data`, its thread count resolved and capped; says so on stderr when capped.
+    func makeEngine(for data: LabeledImages) -> ComputeEngine {
+        let requested = threads ?? ThreadDefaults.threads(batchSize: batchSize, for: data, hiddenLayers: hiddenLayers,
+                                                          engine: resolvedEngine)
         let (count, capped) = ThreadPolicy.resolve(requested: requested)
         if capped {
             printError("note: --threads \(requested) exceeds the \(count) online cores; using \(count)")
@@ -165,19 +168,16 @@ struct TrainingOptions: ParsableArguments {
     }
 }
 
-/// The thread count used when --threads is not given: the fastest setting measured for the batch size
-/// (docs/performance.md). Below `parallelBatchSize` rows a step's products are too small for two threads to
-/// pay reliably on a shared 2-core host (whether they do depends on the host's load), so the default is one
-/// thread there — which also keeps the default run's weights those of the original model, bit for bit. From `parallelBatchSize` on, two threads where the machine
-/// has them (more than two is untested).
+/// The thread count used when --threads is not given: `ThreadPolicy.defaultThreads`, described for --help.
 enum ThreadDefaults {
-    static let parallelBatchSize = 128
+    static let describe = "2 (1 on a 1-core machine), except below batch size \(ColumnSplit.batchLimit) where the "
+        + "products would not give the one-thread weights bit for bit: 1 there"
 
-    static func threads(batchSize: Int) -> Int {
-        batchSize >= parallelBatchSize ? min(2, ThreadPolicy.onlineCores) : 1
+    static func threads(batchSize: Int, for data: LabeledImages, hiddenLayers: [Int], engine: EngineKind) -> Int {
+        ThreadPolicy.defaultThreads(
+            layerSizes: [data.width] + hiddenLayers + [Network.outputWidth(classCount: data.classCount)],
+            engine: engine, batchSize: batchSize)
     }
-
-    static let describe = "1 below batch size \(parallelBatchSize); from \(parallelBatchSize) on, 2 (1 on a 1-core machine)"
 }
 
 /// What the environment did to the kernels of `engines`, one line each: OPENBLAS_CORETYPE holding an

@@ -127,7 +127,9 @@ struct Report: ParsableCommand {
     private func model(_ kind: ModelKind, engine kindOfEngine: EngineKind, file: String?,
                        dataset: LoadedDataset) throws -> ModelResult {
         let (train, test) = (dataset.train, dataset.test)
-        let engine = makeEngine(kindOfEngine, threads: ThreadDefaults.threads(batchSize: TrainingConfiguration().batchSize))
+        let engine = makeEngine(kindOfEngine, threads: ThreadDefaults.threads(
+            batchSize: TrainingConfiguration().batchSize, for: train, hiddenLayers: TrainingConfiguration().hiddenLayers,
+            engine: kindOfEngine))
         let name = "\(kind) on \(kindOfEngine == .blas ? "OpenBLAS" : "Swift")"
         if let file {
             let loaded = try ModelFile.load(file)

@@ -53,7 +53,7 @@ struct Train: ParsableCommand {
             (train, validation) = dataset.train.stratifiedSplit(validationFraction: validationSplit, seed: configuration.seed)
         }
         let test = dataset.test
-        let engine = training.makeEngine()
+        let engine = training.makeEngine(for: train)
         let trainer = try Trainer(configuration: configuration, engine: engine, for: train)
         let output = TrainingOutput(json: json)
         if !json {

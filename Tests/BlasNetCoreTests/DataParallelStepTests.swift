@@ -30,6 +30,16 @@ final class DataParallelStepTests: XCTestCase {
         return trainer.network.parameters.array
     }
 
+    /// Runs `body` with the column split allowed where it applies (`ColumnSplit`), then with the input
+    /// split at every batch size, so that both splits are tested on every machine.
+    private func forEachSplit(_ body: (String) throws -> Void) rethrows {
+        defer { DataParallelStep.allowsColumnSplit = true }
+        for allowed in [true, false] {
+            DataParallelStep.allowsColumnSplit = allowed
+            try body(allowed ? "column split where it applies" : "input split")
+        }
+    }
+
     private func requireTwoCores() throws {
         try XCTSkipIf(ThreadPolicy.onlineCores < 2, "one core: engines cap at 1 thread, no parallel step to test")
     }
@@ -38,10 +48,12 @@ final class DataParallelStepTests: XCTestCase {
     func testSameThreadCountGivesBitIdenticalWeightsOnBothEngines() throws {
         try requireTwoCores()
         let data = syntheticData(count: 70, seed: 3)
-        for (name, kind) in [("blas", EngineKind.blas), ("swift", EngineKind.swift)] {
-            let first = try trainedWeights(.dense, engine: makeEngine(kind, threads: 2), data: data, batchSize: 32)
-            let second = try trainedWeights(.dense, engine: makeEngine(kind, threads: 2), data: data, batchSize: 32)
-            XCTAssertEqual(first.map(\.bitPattern), second.map(\.bitPattern), "\(name): two runs on 2 threads")
+        try forEachSplit { split in
+            for (name, kind) in [("blas", EngineKind.blas), ("swift", EngineKind.swift)] {
+                let first = try trainedWeights(.dense, engine: makeEngine(kind, threads: 2), data: data, batchSize: 32)
+                let second = try trainedWeights(.dense, engine: makeEngine(kind, threads: 2), data: data, batchSize: 32)
+                XCTAssertEqual(first.map(\.bitPattern), second.map(\.bitPattern), "\(name), \(split): two runs on 2 threads")
+            }
         }
     }
 
@@ -51,6 +63,7 @@ final class DataParallelStepTests: XCTestCase {
     /// from the whole batch, batch 80 from the row tasks' parts (170 rows: the last batch has 10).
     func testTwoThreadsTrainLikeOneWithinRounding() throws {
         try requireTwoCores()
+        try forEachSplit { split in
         for (classes, kind) in [(2, ModelKind.dense), (3, .sigmoid)] {
             let data = syntheticData(count: 170, width: 96, classes: classes, seed: 4)
             for engine in [EngineKind.blas, .swift] {
@@ -58,10 +71,11 @@ final class DataParallelStepTests: XCTestCase {
                     let one = try trainedWeights(kind, engine: makeEngine(engine, threads: 1), data: data, batchSize: batchSize)
                     let two = try trainedWeights(kind, engine: makeEngine(engine, threads: 2), data: data, batchSize: batchSize)
                     let difference = zip(one, two).map { abs($0 - $1) }.max() ?? .infinity
-                    XCTAssertLessThan(difference, 1e-4, "\(engine), \(classes) classes, batch \(batchSize): 1 vs 2 threads")
+                    XCTAssertLessThan(difference, 1e-4, "\(engine), \(classes) classes, batch \(batchSize), \(split): 1 vs 2 threads")
                     XCTAssertNotEqual(one, [], "weights")
                 }
             }
+        }
         }
     }
 
@@ -70,6 +84,7 @@ final class DataParallelStepTests: XCTestCase {
     func testOtherDepthsTrainOnTwoThreadsLikeOne() throws {
         try requireTwoCores()
         let data = syntheticData(count: 70, width: 96, classes: 3, seed: 9)
+        try forEachSplit { split in
         for hidden in [[], [48, 32, 16]] {
             for engine in [EngineKind.blas, .swift] {
                 func weights(threads: Int) throws -> [Float] {
@@ -83,8 +98,10 @@ final class DataParallelStepTests: XCTestCase {
                 }
                 let one = try weights(threads: 1), two = try weights(threads: 2)
                 XCTAssertEqual(one.count, two.count)
-                XCTAssertLessThan(zip(one, two).map { abs($0 - $1) }.max() ?? .infinity, 1e-4, "\(engine), hidden \(hidden)")
+                XCTAssertLessThan(zip(one, two).map { abs($0 - $1) }.max() ?? .infinity, 1e-4,
+                                  "\(engine), hidden \(hidden), \(split)")
             }
+        }
         }
     }
 
@@ -93,6 +110,7 @@ final class DataParallelStepTests: XCTestCase {
     func testPoolAndSoloStepsGiveTheSameWeights() throws {
         try requireTwoCores()
         let data = syntheticData(count: 70, width: 96, classes: 3, seed: 6)
+        try forEachSplit { split in
         for engine in [EngineKind.blas, .swift] {
             func weights(forcedSolo: Bool?, preparesNextBatch: Bool = true) throws -> [UInt32] {
                 let configuration = TrainingConfiguration(model: .dense, epochs: 2, batchSize: 16, seed: 5)
@@ -109,7 +127,8 @@ final class DataParallelStepTests: XCTestCase {
             XCTAssertEqual(try weights(forcedSolo: false, preparesNextBatch: false), pool,
                            "\(engine): each phase 0 at its own step's start")
             XCTAssertEqual(try weights(forcedSolo: true, preparesNextBatch: false), pool,
-                           "\(engine): solo, each phase 0 at its own step's start")
+                           "\(engine), \(split): solo, each phase 0 at its own step's start")
+        }
         }
     }
 
@@ -120,6 +139,7 @@ final class DataParallelStepTests: XCTestCase {
         let data = syntheticData(count: 24, width: 96, seed: 12)
         let images = TrainingImages(data)
         let rows = Array(0..<24)
+        try forEachSplit { split in
         for kind in [EngineKind.blas, .swift] {
             func weights(prepares: Bool) throws -> [UInt32] {
                 let network = try Network(layerSizes: [96, 32, 16, 1], hiddenActivation: .relu)
@@ -137,11 +157,13 @@ final class DataParallelStepTests: XCTestCase {
                     _ = step.step(rows: rows[16..<24], images: images, labels: labels.baseAddress!,
                                   batchLabels: batchLabels.pointer, optimizer: optimizer)
                 }
+                step.publishParameters()  // the column split holds the first layer in its own blocks until then
                 return network.parameters.array.map(\.bitPattern)
             }
             let prepared = try weights(prepares: true), unprepared = try weights(prepares: false)
             XCTAssertEqual(prepared.count, 96 * 32 + 32 + 32 * 16 + 16 + 16 + 1)
-            XCTAssertTrue(prepared == unprepared, "\(kind): weights differ")
+            XCTAssertTrue(prepared == unprepared, "\(kind), \(split): weights differ")
+        }
         }
     }
 

@@ -42,6 +42,19 @@ public enum ThreadPolicy {
         let threads = max(1, requested)
         return threads > cores ? (cores, true) : (threads, false)
     }
+
+    /// The thread count to train with when none is asked for: two where the machine has them (more is
+    /// untested) — from `ColumnSplit.batchLimit` rows on, and below it where two give the one-thread
+    /// weights bit for bit (`ColumnSplit`), so that the default run keeps the original model's numbers.
+    /// Otherwise one: below that batch size the step's other split changes the last bits.
+    /// `layerSizes`: the network's, input first.
+    public static func defaultThreads(layerSizes: [Int], engine: EngineKind, batchSize: Int) -> Int {
+        let two = min(2, onlineCores)
+        guard two > 1 else { return 1 }
+        if batchSize >= ColumnSplit.batchLimit { return two }
+        return ColumnSplit.keepsOneThreadNumbers(layerSizes: layerSizes, kind: engine, tasks: two, batchSize: batchSize)
+            ? two : 1
+    }
 }
 
 /// Builds an engine of `kind` with `threads` threads (call `ThreadPolicy.resolve` first).

@@ -179,6 +179,15 @@ public final class Network {
                     ldb: layer.outputSize, beta: 0, c: part, ldc: layer.outputSize)
     }
 
+    /// The first layer's activations for rows `rowOffset..<rowOffset + batch` from its whole Z (`z`,
+    /// [capacity, out], the bias included): a copy, then the activation, into `workspace.outputs[0]`.
+    func activateFirstLayer(from z: UnsafePointer<Float>, batch: Int, rowOffset: Int, workspace: NetworkWorkspace) {
+        let layer = layers[0], count = batch &* layer.outputSize
+        let output = workspace.outputs[0].pointer + rowOffset &* layer.outputSize
+        output.update(from: z + rowOffset &* layer.outputSize, count: count)
+        layer.activation.apply(output, count: count)
+    }
+
     /// The first layer's activations for rows `rowOffset..<rowOffset + batch`: Z = b + Σ parts (in the
     /// order given, so the sum is the same every time), then the activation, into `workspace.outputs[0]`.
     /// Each part is [capacity, out], as `firstLayerPart` wrote it for the whole batch.

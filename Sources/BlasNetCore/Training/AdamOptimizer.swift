@@ -32,6 +32,10 @@ public final class AdamOptimizer {
         secondMoment = FloatBuffer(count: parameterCount)
     }
 
+    /// m and v, laid out like the parameters: a parallel step that keeps its own copy of some parameters
+    /// between epochs keeps their moments with them and writes both back (`DataParallelStep`).
+    package var moments: (first: FloatBuffer, second: FloatBuffer) { (firstMoment, secondMoment) }
+
     /// Counts one step and returns its update, for callers that apply it in slices themselves (each
     /// slice once, e.g. on a worker pool); `update(parameters:gradients:)` does both.
     package func beginStep(parameters: FloatBuffer, gradients: FloatBuffer) -> AdamSlices {

@@ -24,6 +24,16 @@
 // shape fixed by the thread count and batch size, so the same thread count always gives the same
 // weights (a different count splits the sums differently, which changes the last bits).
 //
+// Below `ColumnSplit.batchLimit` rows, where the engine's products allow it (`ColumnSplit`), the first
+// layer is split by its output columns N_t instead: phase 0 forms Z_0[:, N_t] = b_0[N_t] + X · W_0[:, N_t]
+// from the whole batch input (each task gathers all of it), phase 1 copies its rows of Z_0, phase 2 forms
+// dW_0[:, N_t] and updates W_0[:, N_t], and no later layer is summed from row parts. Columns of a
+// row-major W_0 interleave in memory, and two cores updating alternate 256-byte pieces of the same rows
+// ran slower together than one alone (docs/performance.md), so each task keeps its columns, their bias,
+// gradient and Adam moments in its own contiguous block during an epoch (`ColumnBlock`), and writes them
+// back to the network and the optimizer when the epoch ends. Every sum then runs as on one thread, so any
+// thread count gives the one-thread weights; a batch of fewer rows (an epoch's last) trains as on one thread.
+//
 // The split is a plan of tasks (one per configured thread in each phase), not an assignment: a task
 // computes the same numbers whichever worker runs it. Each worker first claims the task of its own
 // index, so that step after step the same core runs the same share and keeps its data in cache, then
@@ -44,6 +54,19 @@ final class DataParallelStep: WorkerJob {
     private let network: Network
     /// Phase 2's tasks: each the parameter blocks it differentiates and updates.
     private let blocks: [[GradientBlock]]
+    /// Whether the first layer is split by output columns (`ColumnSplit`), which keeps the one-thread numbers.
+    let splitsByColumns: Bool
+    /// The batch size the step was built for: with the column split, a smaller batch trains as on one thread.
+    private let batchCapacity: Int
+    /// With the column split: each task's own copy of its columns of the first layer.
+    private let columnBlocks: [ColumnBlock]
+    /// Whether `columnBlocks` hold the first layer's current weights and moments (else the network and the
+    /// optimizer do): loaded at the first step of an epoch, written back by `publishParameters`.
+    private var columnBlocksLoaded = false
+    /// The optimizer whose moments the column blocks hold while loaded.
+    private var columnOptimizer: AdamOptimizer?
+    /// With the column split: the first layer's Z for the batch, [batch, out_0]; task t writes columns N_t.
+    private let firstLayerZ: FloatBuffer
     /// Each task's inputs of the first layer, K_t: the input rows of its layer-0 block (empty if none).
     private let firstLayerInputs: [Range<Int>]
     /// Each task's columns X[:, K_t] of the batch input, [batch, K_t.count].
@@ -77,6 +100,9 @@ final class DataParallelStep: WorkerJob {
     private var nextRows: ArraySlice<Int> = [][...]
     /// The rows whose phase 0 is in `inputs` and `parts` (formed by the last step's phase 2), if any.
     private var preparedRows: [Int] = []
+    /// Tests clear this to build steps with the input split at every batch size, so that both splits are
+    /// tested on every machine. Set only while no step is being built.
+    nonisolated(unsafe) static var allowsColumnSplit = true
     /// Tests clear this to run every phase 0 at the start of its own step (the numbers must not change).
     var preparesNextBatch = true
     private var labels: UnsafePointer<Int>?
@@ -84,12 +110,14 @@ final class DataParallelStep: WorkerJob {
     private var adam: AdamSlices?
 
     /// Rows `inputRows` of layer `layer`'s W [in, out] (with its bias when `withBias`): a contiguous range
-    /// of the parameters, `parameters`.
+    /// of the parameters, `parameters`. With `columns`, only those columns of the rows and the bias — not
+    /// contiguous; `parameters` is then empty.
     struct GradientBlock: Equatable {
         let layer: Int
         let inputRows: Range<Int>
         let withBias: Bool
         let parameters: Range<Int>
+        var columns: Range<Int>? = nil
     }
 
     /// `workers` workers of `kind` engines for batches of up to `batchSize` rows.
@@ -100,13 +128,21 @@ final class DataParallelStep: WorkerJob {
         workspace = NetworkWorkspace(network: network, capacity: batchSize)
         self.network = network
         let layers = network.layers
-        let plan = Self.plan(layers, tasks: workers)
+        let byColumns = Self.allowsColumnSplit
+            && ColumnSplit.keepsOneThreadNumbers(layers, engine: engines[0], tasks: workers, batchSize: batchSize)
+        splitsByColumns = byColumns
+        batchCapacity = batchSize
+        let plan = Self.plan(layers, tasks: workers, firstLayerByColumns: byColumns)
         blocks = plan
         firstLayerInputs = plan.map { $0.first { $0.layer == 0 }?.inputRows ?? 0..<0 }
+        columnBlocks = plan.compactMap { $0.first { $0.layer == 0 }?.columns }.map {
+            ColumnBlock(columns: $0, inputs: layers[0].inputSize)
+        }
+        firstLayerZ = FloatBuffer(count: byColumns ? batchSize * layers[0].outputSize : 1)
         inputs = firstLayerInputs.map { FloatBuffer(count: max(1, batchSize * $0.count)) }
-        parts = firstLayerInputs.map { FloatBuffer(count: $0.isEmpty ? 1 : batchSize * layers[0].outputSize) }
-        partPointers = zip(firstLayerInputs, parts).filter { !$0.0.isEmpty }.map { UnsafePointer($0.1.pointer) }
-        let rowPartLayers = Self.rowPartLayers(layers, plan: plan, batchSize: batchSize)
+        parts = firstLayerInputs.map { FloatBuffer(count: $0.isEmpty || byColumns ? 1 : batchSize * layers[0].outputSize) }
+        partPointers = byColumns ? [] : zip(firstLayerInputs, parts).filter { !$0.0.isEmpty }.map { UnsafePointer($0.1.pointer) }
+        let rowPartLayers = byColumns ? [] : Self.rowPartLayers(layers, plan: plan, batchSize: batchSize)
         self.rowPartLayers = rowPartLayers
         layerParts = (0..<workers).map { _ in rowPartLayers.map { FloatBuffer(count: layers[$0].parameterCount) } }
         taskCount = workers
@@ -123,8 +159,9 @@ final class DataParallelStep: WorkerJob {
     /// Phase 2's tasks (and, through layer 0's blocks, phase 0's inputs K_t). A layer with at least
     /// `minimumSplit` weights per task is split by rows of W into one even block per task (the bias with
     /// the last); a smaller one goes whole to the task with the fewest weights so far (the lowest index on
-    /// ties). Every parameter lies in exactly one block.
-    static func plan(_ layers: [DenseLayer], tasks workers: Int) -> [[GradientBlock]] {
+    /// ties). Every parameter lies in exactly one block. `firstLayerByColumns`: the first layer is split
+    /// by its output columns instead, one even block per task, each with its columns of the bias.
+    static func plan(_ layers: [DenseLayer], tasks workers: Int, firstLayerByColumns: Bool = false) -> [[GradientBlock]] {
         var blocks = [[GradientBlock]](repeating: [], count: workers)
         var load = [Int](repeating: 0, count: workers)
         func add(_ layer: DenseLayer, _ index: Int, rows: Range<Int>, withBias: Bool, to worker: Int) {
@@ -134,7 +171,15 @@ final class DataParallelStep: WorkerJob {
             load[worker] += end - start
         }
         for (index, layer) in layers.enumerated() {
-            if layer.inputSize >= workers && layer.inputSize * layer.outputSize >= minimumSplit * workers {
+            if index == 0 && firstLayerByColumns {
+                for worker in 0..<workers {
+                    let columns = ColumnSplit.share(worker, of: layer.outputSize, tasks: workers)
+                    blocks[worker].append(GradientBlock(layer: 0, inputRows: 0..<layer.inputSize, withBias: true,
+                                                        parameters: layer.weightOffset..<layer.weightOffset,
+                                                        columns: columns))
+                    load[worker] += (layer.inputSize + 1) * columns.count
+                }
+            } else if layer.inputSize >= workers && layer.inputSize * layer.outputSize >= minimumSplit * workers {
                 for worker in 0..<workers {
                     let rows = (layer.inputSize * worker / workers)..<(layer.inputSize * (worker + 1) / workers)
                     add(layer, index, rows: rows, withBias: worker == workers - 1, to: worker)
@@ -191,6 +236,10 @@ final class DataParallelStep: WorkerJob {
         self.images = images
         self.labels = labels
         self.batchLabels = batchLabels
+        if splitsByColumns && rows.count != batchCapacity {
+            return stepAsOneThread(rows: rows, images: images, labels: labels, batchLabels: batchLabels, optimizer: optimizer)
+        }
+        if splitsByColumns && !columnBlocksLoaded { loadColumnBlocks(optimizer: optimizer) }
         let trySolo = forcedSolo ?? chooser.nextStepSolo
         let started = DispatchTime.now().uptimeNanoseconds
         if !rows.elementsEqual(preparedRows) { run(phase: 0, solo: trySolo) }
@@ -208,6 +257,52 @@ final class DataParallelStep: WorkerJob {
         if preparesNextBatch { preparedRows.append(contentsOf: nextRows) }  // capacity: the batch size, reserved at init
         adam = nil
         chooser.record(solo: trySolo, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+        return total
+    }
+
+    /// Copies the first layer's weights and Adam moments from the network and `optimizer` into the tasks'
+    /// column blocks (and zeroes their gradients, as the optimizer leaves its own).
+    private func loadColumnBlocks(optimizer: AdamOptimizer) {
+        let layer = network.layers[0], (first, second) = optimizer.moments
+        for block in columnBlocks {
+            block.copy(from: network.parameters.pointer, layer: layer, into: block.weights.pointer)
+            block.copy(from: first.pointer, layer: layer, into: block.firstMoment.pointer)
+            block.copy(from: second.pointer, layer: layer, into: block.secondMoment.pointer)
+            block.gradients.pointer.update(repeating: 0, count: block.gradients.count)
+        }
+        columnOptimizer = optimizer
+        columnBlocksLoaded = true
+    }
+
+    /// Writes the column blocks' weights and moments back to the network and the optimizer, where anything
+    /// else reads them (an evaluation, a save, a step on one thread). The trainer calls this at the end of
+    /// every epoch; a step that follows loads them again.
+    func publishParameters() {
+        guard columnBlocksLoaded, let optimizer = columnOptimizer else { return }
+        let layer = network.layers[0], (first, second) = optimizer.moments
+        for block in columnBlocks {
+            block.copy(block.weights.pointer, layer: layer, to: network.parameters.pointer)
+            block.copy(block.firstMoment.pointer, layer: layer, to: first.pointer)
+            block.copy(block.secondMoment.pointer, layer: layer, to: second.pointer)
+        }
+        columnBlocksLoaded = false
+        columnOptimizer = nil
+    }
+
+    /// A batch of other than the step's size under the column split (an epoch's last): trained on the
+    /// calling thread exactly as a one-thread trainer trains it — the whole batch through
+    /// `Network.computeGradients`, then Adam — since its shares would slice the products differently.
+    private func stepAsOneThread(rows: ArraySlice<Int>, images: TrainingImages, labels: UnsafePointer<Int>,
+                                 batchLabels: UnsafeMutablePointer<Float>, optimizer: AdamOptimizer) -> BatchStatistics {
+        preparedRows.removeAll(keepingCapacity: true)
+        publishParameters()
+        let input = inputs[0].pointer  // [batchCapacity, in_0]: every task's inputs are the whole batch here
+        images.gather(rows: rows, into: input)
+        for (offset, row) in rows.enumerated() { batchLabels[offset] = Float(labels[row]) }
+        let total = network.computeGradients(input: input, labels: batchLabels, batch: rows.count,
+                                             workspace: workspace, engine: engines[0])
+        guard total.lossSum.isFinite, total.lossSum / Double(rows.count) <= Trainer.divergedLoss else { return total }
+        optimizer.update(parameters: network.parameters, gradients: workspace.gradients)
         return total
     }
 
@@ -245,8 +340,13 @@ final class DataParallelStep: WorkerJob {
             statistics[task] = BatchStatistics(lossSum: 0, correct: 0)
             guard !range.isEmpty, let labels, let batchLabels else { return }
             for offset in range { batchLabels[offset] = Float(labels[rows[rows.startIndex + offset]]) }
-            network.finishFirstLayer(parts: partPointers, batch: range.count, rowOffset: range.lowerBound,
-                                     workspace: workspace)
+            if splitsByColumns {
+                network.activateFirstLayer(from: firstLayerZ.pointer, batch: range.count, rowOffset: range.lowerBound,
+                                           workspace: workspace)
+            } else {
+                network.finishFirstLayer(parts: partPointers, batch: range.count, rowOffset: range.lowerBound,
+                                         workspace: workspace)
+            }
             statistics[task] = network.computeDeltas(
                 input: inputs[task].pointer /* not read: the first layer is done */, labels: batchLabels + range.lowerBound,
                 batch: range.count, meanOver: count,
@@ -260,7 +360,16 @@ final class DataParallelStep: WorkerJob {
             // The next batch's columns are gathered at this phase's end: ask for them now.
             images?.prefetch(rows: nextRows, columns: firstLayerInputs[task])
             for block in blocks[task] {
-                if block.layer == 0 {
+                if block.columns != nil {  // the first layer's columns N_t, in this task's own block
+                    let own = columnBlocks[task]
+                    own.addGradient(input: inputs[task].pointer, delta: workspace.deltas[0].pointer, batch: count,
+                                    width: network.layers[0].outputSize, engine: engine)
+                    AdamSlices(parameters: own.weights.pointer, gradients: own.gradients.pointer,
+                               firstMoment: own.firstMoment.pointer, secondMoment: own.secondMoment.pointer,
+                               count: own.weights.count, rate: adam.rate, beta1: adam.beta1, beta2: adam.beta2,
+                               epsilon: adam.epsilon).update(0..<own.weights.count)
+                    continue
+                } else if block.layer == 0 {
                     network.addWeightGradient(0, inputRows: block.inputRows, withBias: block.withBias,
                                               input: inputs[task].pointer, batch: count, workspace: workspace,
                                               inputHoldsOnlyTheseRows: true, engine: engine)
@@ -291,8 +400,81 @@ final class DataParallelStep: WorkerJob {
     private func formFirstLayerPart(task: Int, rows: ArraySlice<Int>, engine: ComputeEngine) {
         let columns = firstLayerInputs[task]
         guard !columns.isEmpty, let images else { return }
+        if splitsByColumns {  // X is the whole batch input; Z_0[:, N_t] into the shared Z
+            images.gather(rows: rows, into: inputs[task].pointer)
+            columnBlocks[task].formZ(input: inputs[task].pointer, batch: rows.count, into: firstLayerZ.pointer,
+                                     width: network.layers[0].outputSize, engine: engine)
+            return
+        }
         images.gather(rows: rows, columns: columns, into: inputs[task].pointer)
         network.firstLayerPart(inputs: columns, input: inputs[task].pointer, batch: rows.count,
                                into: parts[task].pointer, engine: engine)
+    }
+}
+
+/// One task's columns N of the first layer, contiguous: [in + 1, |N|] — W_0[:, N] row by row, then b_0[N]
+/// as the last row — with the same layout for their gradient and Adam's two moments. Element for element
+/// the arithmetic is the network's own (`Network.forward`, `addWeightGradient`, Adam), so where the
+/// engine's products do not depend on the slice or its leading dimension (`ColumnSplit`), the bits are
+/// those of the whole layer.
+final class ColumnBlock {
+    let columns: Range<Int>
+    /// in_0: rows of W_0 (the bias row follows them).
+    let inputs: Int
+    let weights, gradients, firstMoment, secondMoment: FloatBuffer
+
+    init(columns: Range<Int>, inputs: Int) {
+        self.columns = columns
+        self.inputs = inputs
+        let count = (inputs + 1) * columns.count
+        weights = FloatBuffer(count: count)
+        gradients = FloatBuffer(count: count)
+        firstMoment = FloatBuffer(count: count)
+        secondMoment = FloatBuffer(count: count)
+    }
+
+    /// This block's elements of `source` (laid out like the network's parameters) into `block`.
+    func copy(from source: UnsafePointer<Float>, layer: DenseLayer, into block: UnsafeMutablePointer<Float>) {
+        let width = columns.count
+        for row in 0..<inputs {
+            (block + row &* width).update(from: source + layer.weightOffset + row &* layer.outputSize + columns.lowerBound,
+                                          count: width)
+        }
+        (block + inputs &* width).update(from: source + layer.biasOffset + columns.lowerBound, count: width)
+    }
+
+    /// `block`'s elements back into `destination` (laid out like the network's parameters).
+    func copy(_ block: UnsafePointer<Float>, layer: DenseLayer, to destination: UnsafeMutablePointer<Float>) {
+        let width = columns.count
+        for row in 0..<inputs {
+            (destination + layer.weightOffset + row &* layer.outputSize + columns.lowerBound)
+                .update(from: block + row &* width, count: width)
+        }
+        (destination + layer.biasOffset + columns.lowerBound).update(from: block + inputs &* width, count: width)
+    }
+
+    /// Z_0[:, N] = b_0[N] + X · W_0[:, N] into those columns of `z` ([batch, width]), X [batch, in_0]: the
+    /// bias, then the product added with beta 1, as `Network.forward` forms Z_0.
+    func formZ(input: UnsafePointer<Float>, batch: Int, into z: UnsafeMutablePointer<Float>, width: Int,
+               engine: ComputeEngine) {
+        let count = columns.count
+        let bias = UnsafePointer(weights.pointer + inputs &* count)
+        for row in 0..<batch { (z + row &* width + columns.lowerBound).update(from: bias, count: count) }
+        engine.gemm(transposeA: false, transposeB: false, m: batch, n: count, k: inputs, a: input, lda: inputs,
+                    b: weights.pointer, ldb: count, beta: 1, c: z + columns.lowerBound, ldc: width)
+    }
+
+    /// dW_0[:, N] += Xᵀ · ∂L/∂Z_0[:, N] and db_0[N] += Σ_rows ∂L/∂Z_0[:, N] into `gradients`, over `batch`
+    /// rows of X [batch, in_0] and `delta` [batch, width], as `Network.addWeightGradient` adds them.
+    func addGradient(input: UnsafePointer<Float>, delta: UnsafePointer<Float>, batch: Int, width: Int,
+                     engine: ComputeEngine) {
+        let count = columns.count
+        engine.gemm(transposeA: true, transposeB: false, m: inputs, n: count, k: batch, a: input, lda: inputs,
+                    b: delta + columns.lowerBound, ldb: width, beta: 1, c: gradients.pointer, ldc: count)
+        let biasGradient = gradients.pointer + inputs &* count
+        for row in 0..<batch {
+            let line = delta + row &* width + columns.lowerBound
+            for j in 0..<count { biasGradient[j] += line[j] }
+        }
     }
 }

@@ -281,6 +281,9 @@ public final class Trainer {
         var callbackNanoseconds: UInt64 = 0
         generator.shuffle(&order)
         parallelStep?.discardPreparedBatch()
+        // What the epoch trained must be in the network when it ends, however it ends: the parallel step
+        // may hold part of the first layer in its own blocks (`DataParallelStep.publishParameters`).
+        defer { parallelStep?.publishParameters() }
         let batchSize = configuration.batchSize
         let steps = (data.count + batchSize - 1) / batchSize
         var lossSum: Double = 0

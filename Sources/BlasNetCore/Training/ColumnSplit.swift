@@ -12,9 +12,10 @@
 // run it. Only when all agree does it split by columns; otherwise it splits the first layer by its
 // inputs, whose parts sum in another order (`DataParallelStep`), and the thread count changes the last bits.
 //
-// From `batchLimit` rows on the input split is kept regardless: each task then gathers only its columns
-// of the batch, and the later layers' gradients can be formed in row parts — both save more there than at
-// small batches, where the default of one thread would otherwise be the only way to keep the numbers.
+// From `batchLimit` rows on the input split is kept regardless. The column split costs a little at small
+// batches and more at large ones — each task gathers and packs the whole batch input, and no later layer's
+// gradient is formed in row parts — and below the limit the alternative for keeping the default run's
+// numbers is one thread (docs/performance.md has the measurements).
 
 /// Whether and how a step's first layer is split by output columns (see the file's header).
 public enum ColumnSplit {

@@ -122,8 +122,9 @@ struct TrainingOptions: ParsableArguments {
             size \(ColumnSplit.batchLimit), where the engine's products give the same bits cut into slices \
             (blasnet checks this before training), every sum is formed as on one thread, so any \
             thread count gives the one-thread weights; otherwise another count splits the sums \
-            differently and the last bits differ. Capped at the online core count (\(ThreadPolicy.onlineCores) here), with a note: more \
-            threads than cores only wait for each other. Default: \(ThreadDefaults.describe).
+            differently and the last bits differ. Capped at the online core count \
+            (\(ThreadPolicy.onlineCores) here), with a note: more threads than cores only wait for each \
+            other. Default: \(ThreadDefaults.describe).
             """))
     var threads: Int?
 

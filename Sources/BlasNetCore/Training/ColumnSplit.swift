@@ -56,7 +56,7 @@ public enum ColumnSplit {
         ]
         guard !firstLayerChecks.contains(false) else { return false }
         var checks: [(Product, [Range<Int>], byRows: Bool)] = []
-        let plan = DataParallelStep.plan(layers, tasks: tasks)
+        let plan = DataParallelStep.plan(layers, tasks: tasks, firstLayerByColumns: true)
         for (index, layer) in layers.enumerated() where index >= 1 {
             // Forward Z = b + A · W and backward ∂L/∂A = ∂L/∂Z · Wᵀ by the tasks' rows of the batch.
             checks.append((Product(transposeA: false, transposeB: false, m: batchSize, n: layer.outputSize,

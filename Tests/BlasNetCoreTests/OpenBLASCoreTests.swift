@@ -32,7 +32,7 @@ final class OpenBLASCoreTests: XCTestCase {
         XCTAssertEqual(forcedHaswell.description, "Haswell, set by OPENBLAS_CORETYPE=Haswell")
         XCTAssertEqual(forcedHaswell.warning(on: zen5),
                        "note: OPENBLAS_CORETYPE=Haswell holds OpenBLAS to its Haswell kernels; this CPU has AVX-512, "
-                       + "whose kernels OpenBLAS picks itself when the variable is unset (faster products)")
+                       + "whose kernels run when the variable is unset (faster products)")
         XCTAssertNil(forcedHaswell.warning(on: zen3), "an AVX2 CPU loses nothing to the Haswell kernels")
         XCTAssertNil(OpenBLASCore(name: "SkylakeX", forcedBy: "SkylakeX").warning(on: zen5))
         XCTAssertNil(OpenBLASCore(name: "Haswell", forcedBy: nil).warning(on: zen5), "OpenBLAS's own choice")

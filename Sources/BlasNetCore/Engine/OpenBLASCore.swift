@@ -44,7 +44,7 @@ public struct OpenBLASCore: Sendable, Equatable {
     public func warning(on cpu: CPUFeatures = .current) -> String? {
         guard let forcedBy, cpu.hasAVX512, !Self.avx512Families.contains(name.lowercased()) else { return nil }
         return "note: OPENBLAS_CORETYPE=\(forcedBy) holds OpenBLAS to its \(name) kernels; this CPU has AVX-512, "
-            + "whose kernels OpenBLAS picks itself when the variable is unset (faster products)"
+            + "whose kernels run when the variable is unset (faster products)"
     }
 
     /// The x86_64 families whose kernels use neither AVX2 nor FMA: what OpenBLAS before 0.3.25 falls back

@@ -112,6 +112,33 @@ final class ColumnSplitTests: XCTestCase {
         }
     }
 
+    /// An evaluation from inside an epoch (the `onStep` callback) sees the current weights, not the
+    /// epoch's starting first layer, and training goes on as if it had not happened: the accuracies after
+    /// every third step and the final weights match one thread's bit for bit.
+    func testAnEvaluationMidEpochSeesTheCurrentWeights() throws {
+        try XCTSkipIf(ThreadPolicy.onlineCores < 2, "one core: engines cap at 1 thread, no parallel step to test")
+        var generator = SeededGenerator(seed: 22)
+        let labels = (0..<100).map { $0 % 2 }
+        let images = labels.flatMap { label in
+            (0..<96).map { pixel in min(1, (pixel * 2 / 96 == label ? 0.6 : 0.1) + generator.nextUnitFloat() * 0.3) }
+        }
+        let data = try LabeledImages(images: images, width: 96, labels: labels)
+        let configuration = TrainingConfiguration(model: .sigmoid, epochs: 2, batchSize: 8, learningRate: 0.01, seed: 3)
+        func run(threads: Int) throws -> (losses: [Double], weights: [UInt32], byColumns: Bool) {
+            let trainer = try Trainer(configuration: configuration, engine: SwiftEngine(threads: threads), for: data)
+            var losses: [Double] = []
+            _ = try trainer.train(on: data, test: data, onStep: { progress in
+                if progress.step % 3 == 0 { losses.append(trainer.evaluate(on: data).meanLoss) }
+            })
+            return (losses, trainer.network.parameters.array.map(\.bitPattern), trainer.parallelStep?.splitsByColumns ?? false)
+        }
+        let one = try run(threads: 1), two = try run(threads: 2)
+        XCTAssertTrue(two.byColumns, "the Swift engine passes the check")
+        XCTAssertEqual(one.losses.count, 8)
+        XCTAssertEqual(two.losses.map(\.bitPattern), one.losses.map(\.bitPattern), "mid-epoch evaluations")
+        XCTAssertTrue(two.weights == one.weights, "final weights")
+    }
+
     /// The default thread count is two below batch 128 exactly where the check passes, and two from 128 on.
     func testTheDefaultThreadsFollowTheCheck() throws {
         try XCTSkipIf(ThreadPolicy.onlineCores < 2, "one core: the default is always 1")

@@ -197,7 +197,8 @@ public final class Trainer {
 
     /// Evaluates the current weights on `data`, in the configuration's floating-point mode.
     public func evaluate(on data: LabeledImages) -> Evaluation {
-        configuration.floatingPointMode.perform {
+        parallelStep?.publishParameters()  // mid-epoch (from `onStep`), the current weights
+        return configuration.floatingPointMode.perform {
             BlasNetCore.evaluate(network, on: data, engine: evaluationEngine, workspace: evaluationWorkspace)
         }
     }
@@ -208,7 +209,9 @@ public final class Trainer {
     /// with the best validation epoch's weights, and `test` is evaluated once, on the kept weights.
     /// Throws `TrainingError.diverged` when a batch's loss is not finite or exceeds `divergedLoss`,
     /// `.interrupted` when `shouldStop` returns true (checked after every step), and
-    /// `.dataMismatch` when a set's width or classes differ from the network's.
+    /// `.dataMismatch` when a set's width or classes differ from the network's. Inside an epoch
+    /// (`onStep`), `network.parameters` may hold the epoch's starting first layer while a parallel step
+    /// keeps the current one in its own blocks; `evaluate(on:)` and every epoch's end bring it up to date.
     public func train(on train: LabeledImages, test: LabeledImages, validation: LabeledImages? = nil,
                       onStep: ((StepProgress) -> Void)? = nil,
                       onEpoch: ((EpochReport) -> Void)? = nil,

@@ -23,7 +23,7 @@ public enum ColumnSplit {
     public static let batchLimit = 128
 
     /// Task `task`'s share of `count` (rows of a batch, or columns of a layer): contiguous, sizes
-    /// differing by at most one — the same rule as the step's.
+    /// differing by at most one. The step shares its rows and columns by this rule too.
     static func share(_ task: Int, of count: Int, tasks: Int) -> Range<Int> {
         (count * task / tasks)..<(count * (task + 1) / tasks)
     }
@@ -46,32 +46,29 @@ public enum ColumnSplit {
         let columns = (0..<tasks).map { share($0, of: first.outputSize, tasks: tasks) }
         // Z_0 = b_0 + X · W_0 with W_0's columns from a task's own contiguous block, and dW_0 += Xᵀ · ∂L/∂Z_0
         // into such a block (`ColumnBlock`), by output columns.
-        let firstLayerChecks = [
-            slicesAgree(Product(transposeA: false, transposeB: false, m: batchSize, n: first.outputSize,
-                                k: first.inputSize, beta: 1), slices: columns, byRows: false, packed: .b,
-                        engine: engine, generator: &generator),
-            slicesAgree(Product(transposeA: true, transposeB: false, m: first.inputSize, n: first.outputSize,
-                                k: batchSize, beta: 1), slices: columns, byRows: false, packed: .c,
-                        engine: engine, generator: &generator),
+        var checks: [(product: Product, slices: [Range<Int>], byRows: Bool, packed: PackedOperand?)] = [
+            (Product(transposeA: false, transposeB: false, m: batchSize, n: first.outputSize, k: first.inputSize,
+                     beta: 1), columns, false, .b),
+            (Product(transposeA: true, transposeB: false, m: first.inputSize, n: first.outputSize, k: batchSize,
+                     beta: 1), columns, false, .c),
         ]
-        guard !firstLayerChecks.contains(false) else { return false }
-        var checks: [(Product, [Range<Int>], byRows: Bool)] = []
         let plan = DataParallelStep.plan(layers, tasks: tasks, firstLayerByColumns: true)
         for (index, layer) in layers.enumerated() where index >= 1 {
             // Forward Z = b + A · W and backward ∂L/∂A = ∂L/∂Z · Wᵀ by the tasks' rows of the batch.
             checks.append((Product(transposeA: false, transposeB: false, m: batchSize, n: layer.outputSize,
-                                   k: layer.inputSize, beta: 1), rows, true))
+                                   k: layer.inputSize, beta: 1), rows, true, nil))
             checks.append((Product(transposeA: false, transposeB: true, m: batchSize, n: layer.inputSize,
-                                   k: layer.outputSize, beta: 0), rows, true))
+                                   k: layer.outputSize, beta: 0), rows, true, nil))
             // dW += Aᵀ · ∂L/∂Z by the plan's rows of W.
             let blocks = plan.joined().filter { $0.layer == index }.map(\.inputRows)
             if blocks.count > 1 {
                 checks.append((Product(transposeA: true, transposeB: false, m: layer.inputSize, n: layer.outputSize,
-                                       k: batchSize, beta: 1), blocks, true))
+                                       k: batchSize, beta: 1), blocks, true, nil))
             }
         }
         return checks.allSatisfy {
-            slicesAgree($0.0, slices: $0.1, byRows: $0.byRows, packed: nil, engine: engine, generator: &generator)
+            slicesAgree($0.product, slices: $0.slices, byRows: $0.byRows, packed: $0.packed, engine: engine,
+                        generator: &generator)
         }
     }
 

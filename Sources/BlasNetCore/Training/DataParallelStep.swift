@@ -109,16 +109,6 @@ final class DataParallelStep: WorkerJob {
     private var batchLabels: UnsafeMutablePointer<Float>?
     private var adam: AdamSlices?
 
-    /// Rows `inputRows` of layer `layer`'s W [in, out] (with its bias when `withBias`): a contiguous range
-    /// of the parameters, `parameters`. With `columns`, only those columns of the rows and the bias — not
-    /// contiguous; `parameters` is then empty.
-    struct GradientBlock: Equatable {
-        let layer: Int
-        let inputRows: Range<Int>
-        let withBias: Bool
-        let parameters: Range<Int>
-        var columns: Range<Int>? = nil
-    }
 
     /// `workers` workers of `kind` engines for batches of up to `batchSize` rows.
     init(network: Network, kind: EngineKind, workers: Int, batchSize: Int) {
@@ -153,64 +143,6 @@ final class DataParallelStep: WorkerJob {
 
     deinit { statistics.deallocate() }
 
-    /// Below this many weights per task a layer is not split: one task takes it whole.
-    static let minimumSplit = 4096
-
-    /// Phase 2's tasks (and, through layer 0's blocks, phase 0's inputs K_t). A layer with at least
-    /// `minimumSplit` weights per task is split by rows of W into one even block per task (the bias with
-    /// the last); a smaller one goes whole to the task with the fewest weights so far (the lowest index on
-    /// ties). Every parameter lies in exactly one block. `firstLayerByColumns`: the first layer is split
-    /// by its output columns instead, one even block per task, each with its columns of the bias.
-    static func plan(_ layers: [DenseLayer], tasks workers: Int, firstLayerByColumns: Bool = false) -> [[GradientBlock]] {
-        var blocks = [[GradientBlock]](repeating: [], count: workers)
-        var load = [Int](repeating: 0, count: workers)
-        func add(_ layer: DenseLayer, _ index: Int, rows: Range<Int>, withBias: Bool, to worker: Int) {
-            let start = layer.weightOffset + rows.lowerBound * layer.outputSize
-            let end = withBias ? layer.biasOffset + layer.outputSize : layer.weightOffset + rows.upperBound * layer.outputSize
-            blocks[worker].append(GradientBlock(layer: index, inputRows: rows, withBias: withBias, parameters: start..<end))
-            load[worker] += end - start
-        }
-        for (index, layer) in layers.enumerated() {
-            if index == 0 && firstLayerByColumns {
-                for worker in 0..<workers {
-                    let columns = ColumnSplit.share(worker, of: layer.outputSize, tasks: workers)
-                    blocks[worker].append(GradientBlock(layer: 0, inputRows: 0..<layer.inputSize, withBias: true,
-                                                        parameters: layer.weightOffset..<layer.weightOffset,
-                                                        columns: columns))
-                    load[worker] += (layer.inputSize + 1) * columns.count
-                }
-            } else if layer.inputSize >= workers && layer.inputSize * layer.outputSize >= minimumSplit * workers {
-                for worker in 0..<workers {
-                    let rows = (layer.inputSize * worker / workers)..<(layer.inputSize * (worker + 1) / workers)
-                    add(layer, index, rows: rows, withBias: worker == workers - 1, to: worker)
-                }
-            } else {
-                let worker = load.indices.min { load[$0] < load[$1] }!
-                add(layer, index, rows: 0..<layer.inputSize, withBias: true, to: worker)
-            }
-        }
-        return blocks
-    }
-
-    /// The later layers (index ≥ 1) whose gradient is better formed in parts over the row shares: the
-    /// floats that then cross between the cores — each block's rows of the other T − 1 parts, (T − 1) ·
-    /// (in + 1) · out over the layer — are fewer than those the blocks' owners would otherwise read of
-    /// the other rows' activations and deltas: B (T − 1) / T · (in + out) for a layer one task owns
-    /// whole, B (T − 1) · (in / T + out) for one split by rows of W among the T tasks (B the batch
-    /// size). For 128 → 64 split on two tasks that holds from batch 65 on; for a 64 → 1 output layer
-    /// from batch 4.
-    static func rowPartLayers(_ layers: [DenseLayer], plan: [[GradientBlock]], batchSize: Int) -> [Int] {
-        let tasks = plan.count
-        return (1..<max(1, layers.count)).filter { index in
-            let layer = layers[index]
-            let split = plan.joined().filter { $0.layer == index }.count > 1
-            let parts = (tasks - 1) * layer.parameterCount
-            let rows = split ? batchSize * (tasks - 1) * (layer.inputSize / tasks + layer.outputSize)
-                             : batchSize * (tasks - 1) / tasks * (layer.inputSize + layer.outputSize)
-            return parts < rows
-        }
-    }
-
     /// Forgets the first-layer parts formed for the next batch: the trainer calls this where a step may follow
     /// that is not the one the last `next` named (a new epoch or a new `train`, possibly on other images or
     /// weights).
@@ -220,7 +152,7 @@ final class DataParallelStep: WorkerJob {
 
     /// Task `task`'s rows of a batch of `count`: contiguous, sizes differing by at most one.
     private func share(_ task: Int, of count: Int) -> Range<Int> {
-        (count * task / taskCount)..<(count * (task + 1) / taskCount)
+        ColumnSplit.share(task, of: count, tasks: taskCount)
     }
 
     /// Trains on the batch `rows` (indices into `images` and `labels`): gradients, then Adam. Each task
@@ -409,72 +341,5 @@ final class DataParallelStep: WorkerJob {
         images.gather(rows: rows, columns: columns, into: inputs[task].pointer)
         network.firstLayerPart(inputs: columns, input: inputs[task].pointer, batch: rows.count,
                                into: parts[task].pointer, engine: engine)
-    }
-}
-
-/// One task's columns N of the first layer, contiguous: [in + 1, |N|] — W_0[:, N] row by row, then b_0[N]
-/// as the last row — with the same layout for their gradient and Adam's two moments. Element for element
-/// the arithmetic is the network's own (`Network.forward`, `addWeightGradient`, Adam), so where the
-/// engine's products do not depend on the slice or its leading dimension (`ColumnSplit`), the bits are
-/// those of the whole layer.
-final class ColumnBlock {
-    let columns: Range<Int>
-    /// in_0: rows of W_0 (the bias row follows them).
-    let inputs: Int
-    let weights, gradients, firstMoment, secondMoment: FloatBuffer
-
-    init(columns: Range<Int>, inputs: Int) {
-        self.columns = columns
-        self.inputs = inputs
-        let count = (inputs + 1) * columns.count
-        weights = FloatBuffer(count: count)
-        gradients = FloatBuffer(count: count)
-        firstMoment = FloatBuffer(count: count)
-        secondMoment = FloatBuffer(count: count)
-    }
-
-    /// This block's elements of `source` (laid out like the network's parameters) into `block`.
-    func copy(from source: UnsafePointer<Float>, layer: DenseLayer, into block: UnsafeMutablePointer<Float>) {
-        let width = columns.count
-        for row in 0..<inputs {
-            (block + row &* width).update(from: source + layer.weightOffset + row &* layer.outputSize + columns.lowerBound,
-                                          count: width)
-        }
-        (block + inputs &* width).update(from: source + layer.biasOffset + columns.lowerBound, count: width)
-    }
-
-    /// `block`'s elements back into `destination` (laid out like the network's parameters).
-    func copy(_ block: UnsafePointer<Float>, layer: DenseLayer, to destination: UnsafeMutablePointer<Float>) {
-        let width = columns.count
-        for row in 0..<inputs {
-            (destination + layer.weightOffset + row &* layer.outputSize + columns.lowerBound)
-                .update(from: block + row &* width, count: width)
-        }
-        (destination + layer.biasOffset + columns.lowerBound).update(from: block + inputs &* width, count: width)
-    }
-
-    /// Z_0[:, N] = b_0[N] + X · W_0[:, N] into those columns of `z` ([batch, width]), X [batch, in_0]: the
-    /// bias, then the product added with beta 1, as `Network.forward` forms Z_0.
-    func formZ(input: UnsafePointer<Float>, batch: Int, into z: UnsafeMutablePointer<Float>, width: Int,
-               engine: ComputeEngine) {
-        let count = columns.count
-        let bias = UnsafePointer(weights.pointer + inputs &* count)
-        for row in 0..<batch { (z + row &* width + columns.lowerBound).update(from: bias, count: count) }
-        engine.gemm(transposeA: false, transposeB: false, m: batch, n: count, k: inputs, a: input, lda: inputs,
-                    b: weights.pointer, ldb: count, beta: 1, c: z + columns.lowerBound, ldc: width)
-    }
-
-    /// dW_0[:, N] += Xᵀ · ∂L/∂Z_0[:, N] and db_0[N] += Σ_rows ∂L/∂Z_0[:, N] into `gradients`, over `batch`
-    /// rows of X [batch, in_0] and `delta` [batch, width], as `Network.addWeightGradient` adds them.
-    func addGradient(input: UnsafePointer<Float>, delta: UnsafePointer<Float>, batch: Int, width: Int,
-                     engine: ComputeEngine) {
-        let count = columns.count
-        engine.gemm(transposeA: true, transposeB: false, m: inputs, n: count, k: batch, a: input, lda: inputs,
-                    b: delta + columns.lowerBound, ldb: width, beta: 1, c: gradients.pointer, ldc: count)
-        let biasGradient = gradients.pointer + inputs &* count
-        for row in 0..<batch {
-            let line = delta + row &* width + columns.lowerBound
-            for j in 0..<count { biasGradient[j] += line[j] }
-        }
     }
 }

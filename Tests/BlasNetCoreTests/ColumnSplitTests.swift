@@ -1,6 +1,7 @@
 // Tests of the column split (ColumnSplit, DataParallelStep): the check before training tells engines whose
 // products keep their bits in slices from those whose do not, and where it passes, two threads train to
-// the one-thread weights bit for bit — pool or solo, with an epoch's last, smaller batch, over epochs.
+// the one-thread weights and epoch losses bit for bit — pool or solo, with an epoch's last, smaller batch,
+// over epochs.
 @testable import BlasNetCore
 import XCTest
 
@@ -88,12 +89,14 @@ final class ColumnSplitTests: XCTestCase {
             let data = try LabeledImages(images: images, width: 784, labels: labels)
             for kind in [EngineKind.blas, .swift] {
                 let configuration = TrainingConfiguration(model: model, epochs: 2, batchSize: 32, seed: 5)
-                func weights(threads: Int, forcedSolo: Bool? = nil) throws -> (bits: [UInt32], byColumns: Bool) {
+                // The weights' bits, then each epoch's mean loss's bits (the reported numbers must match too).
+                func weights(threads: Int, forcedSolo: Bool? = nil) throws -> (bits: [UInt32], losses: [UInt64], byColumns: Bool) {
                     let trainer = try Trainer(configuration: configuration, engine: makeEngine(kind, threads: threads),
                                               for: data)
                     trainer.parallelStep?.forcedSolo = forcedSolo
-                    _ = try trainer.train(on: data, test: data)
-                    return (trainer.network.parameters.array.map(\.bitPattern), trainer.parallelStep?.splitsByColumns ?? false)
+                    let result = try trainer.train(on: data, test: data)
+                    return (trainer.network.parameters.array.map(\.bitPattern), result.epochs.map(\.trainLoss.bitPattern),
+                            trainer.parallelStep?.splitsByColumns ?? false)
                 }
                 let passes = ColumnSplit.keepsOneThreadNumbers(
                     layerSizes: [784] + configuration.hiddenLayers + [Network.outputWidth(classCount: classes)],
@@ -106,8 +109,12 @@ final class ColumnSplitTests: XCTestCase {
                     continue
                 }
                 XCTAssertTrue(pool.bits == one.bits, "\(kind), \(classes) classes: pool against one thread")
-                XCTAssertTrue(try weights(threads: 2, forcedSolo: true).bits == one.bits, "\(kind): solo")
-                XCTAssertTrue(try weights(threads: 2).bits == one.bits, "\(kind): the chooser's mix")
+                XCTAssertEqual(pool.losses, one.losses, "\(kind), \(classes) classes: epoch losses, pool against one thread")
+                let solo = try weights(threads: 2, forcedSolo: true), mixed = try weights(threads: 2)
+                XCTAssertTrue(solo.bits == one.bits, "\(kind): solo")
+                XCTAssertEqual(solo.losses, one.losses, "\(kind): epoch losses, solo")
+                XCTAssertTrue(mixed.bits == one.bits, "\(kind): the chooser's mix")
+                XCTAssertEqual(mixed.losses, one.losses, "\(kind): epoch losses, the chooser's mix")
             }
         }
     }
@@ -137,6 +144,34 @@ final class ColumnSplitTests: XCTestCase {
         XCTAssertEqual(one.losses.count, 8)
         XCTAssertEqual(two.losses.map(\.bitPattern), one.losses.map(\.bitPattern), "mid-epoch evaluations")
         XCTAssertTrue(two.weights == one.weights, "final weights")
+    }
+
+    /// Under the column split the reported loss is the one-thread sum too: each step adds its rows' losses
+    /// in row order, not the two tasks' partial sums. Those agree only while a batch's losses are within
+    /// about 2^25 of each other (each is a Float added in Double); the output layer's weights scaled up
+    /// here give logits of tens, so the rows' losses range from ~1e-18 (confidently right) to tens.
+    func testTheEpochLossesAreTheOneThreadSums() throws {
+        try XCTSkipIf(ThreadPolicy.onlineCores < 2, "one core: engines cap at 1 thread, no parallel step to test")
+        var generator = SeededGenerator(seed: 23)
+        for classes in [2, 3] {  // binary cross-entropy, softmax cross-entropy
+            let labels = (0..<128).map { $0 % classes }
+            let images = labels.flatMap { label in
+                (0..<96).map { pixel in min(1, (pixel * classes / 96 == label ? 0.6 : 0.1) + generator.nextUnitFloat() * 0.3) }
+            }
+            let data = try LabeledImages(images: images, width: 96, labels: labels)
+            let configuration = TrainingConfiguration(model: .dense, hiddenLayers: [32, 16], epochs: 2, batchSize: 32, seed: 4)
+            func losses(threads: Int) throws -> (losses: [UInt64], byColumns: Bool) {
+                let trainer = try Trainer(configuration: configuration, engine: SwiftEngine(threads: threads), for: data)
+                let output = trainer.network.layers[trainer.network.layers.count - 1]
+                let weights = trainer.network.parameters.pointer + output.weightOffset
+                for index in 0..<output.weightCount { weights[index] *= 400 }
+                let result = try trainer.train(on: data, test: data)
+                return (result.epochs.map(\.trainLoss.bitPattern), trainer.parallelStep?.splitsByColumns ?? false)
+            }
+            let one = try losses(threads: 1), two = try losses(threads: 2)
+            XCTAssertTrue(two.byColumns, "\(classes) classes: the Swift engine passes the check")
+            XCTAssertEqual(two.losses, one.losses, "\(classes) classes: each epoch's mean loss, bit for bit")
+        }
     }
 
     /// The default thread count is two below batch 128 exactly where the check passes, and two from 128 on.

@@ -27,7 +27,8 @@ public protocol Loss: Sendable {
     /// mean is over `meanOver` rows: the whole batch when these rows are one worker's share of it.
     func gradient(logits: UnsafePointer<Float>, labels: UnsafePointer<Float>, batch: Int, width: Int,
                   meanOver: Int, delta: UnsafeMutablePointer<Float>) -> BatchStatistics
-    /// Loss of one row of `width` logits against class `label`.
+    /// Loss of one row of `width` logits against class `label`: bit for bit the value `gradient` adds
+    /// for that row (the parallel step re-adds the rows' losses in row order from it).
     func loss(logits: UnsafePointer<Float>, width: Int, label: Int) -> Float
     /// Writes the class probabilities of one row ([classCount], classCount = max(2, width)) and returns
     /// the predicted class.

@@ -132,6 +132,19 @@ public final class Network {
         return statistics
     }
 
+    /// The summed loss of rows 0..<batch from the logits the last forward pass left in `workspace`
+    /// ([batch, outputWidth]), added in row order as `Loss.gradient` adds them over a whole batch: where
+    /// tasks computed the loss of separate shares of the rows, this gives the one-thread sum, bit for bit,
+    /// instead of a sum of the shares' sums.
+    func lossSumInRowOrder(labels: UnsafePointer<Float>, batch: Int, workspace: NetworkWorkspace) -> Double {
+        let logits = UnsafePointer(workspace.outputs[layers.count - 1].pointer)
+        var sum: Double = 0
+        for row in 0..<batch {
+            sum += Double(loss.loss(logits: logits + row &* outputWidth, width: outputWidth, label: Int(labels[row])))
+        }
+        return sum
+    }
+
     /// Forward, loss and the backward pass of ∂L/∂Z for rows `rowOffset..<rowOffset + batch` of
     /// `workspace` (`input` and `labels` point at those rows' own): afterwards `workspace.deltas[l]` holds
     /// ∂L/∂Z_l for them. The loss is the mean over `meanOver` rows: a worker handed part of a batch passes

@@ -182,6 +182,12 @@ final class DataParallelStep: WorkerJob {
             total.lossSum += part.lossSum
             total.correct += part.correct
         }
+        // Under the column split every number matches one thread's, the reported loss too: its rows' losses
+        // in row order, not the tasks' partial sums (which differ in the last bits, and could decide the
+        // divergence check below differently).
+        if splitsByColumns {
+            total.lossSum = network.lossSumInRowOrder(labels: batchLabels, batch: rows.count, workspace: workspace)
+        }
         // A diverged batch must not reach the weights (the trainer stops on it).
         guard total.lossSum.isFinite, total.lossSum / Double(rows.count) <= Trainer.divergedLoss else { return total }
         adam = optimizer.beginStep(parameters: network.parameters, gradients: workspace.gradients)

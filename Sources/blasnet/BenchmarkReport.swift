@@ -95,9 +95,10 @@ struct BenchmarkReport {
         let ratio: Double
     }
 
-    /// BLAS/Swift for each model, threads and batch; N threads / 1 thread for each model, engine and batch.
+    /// BLAS/Swift for each model, threads and batch, then N threads / 1 thread for each model, engine and
+    /// batch (grouped by kind, each group in the order the configurations ran).
     var ratios: [Ratio] {
-        var result: [Ratio] = []
+        var engineRatios: [Ratio] = [], threadRatios: [Ratio] = []
         func find(_ c: BenchmarkConfiguration) -> BenchmarkMeasurement? {
             measurements.first { $0.configuration == c }
         }
@@ -107,7 +108,7 @@ struct BenchmarkReport {
                 var other = c
                 other.engine = .swift
                 if let swift = find(other) {
-                    result.append(Ratio(what: "\(c.model) [\(c.classes)] b\(c.batchSize) t\(c.threads): blas / swift",
+                    engineRatios.append(Ratio(what: "\(c.model) [\(c.classes)] b\(c.batchSize) t\(c.threads): blas / swift",
                                         ratio: measurement.medianSamplesPerSecond / swift.medianSamplesPerSecond))
                 }
             }
@@ -115,12 +116,12 @@ struct BenchmarkReport {
                 var single = c
                 single.threads = 1
                 if let one = find(single) {
-                    result.append(Ratio(what: "\(c.model) [\(c.classes)] \(c.engine) b\(c.batchSize): \(c.threads) threads / 1",
+                    threadRatios.append(Ratio(what: "\(c.model) [\(c.classes)] \(c.engine) b\(c.batchSize): \(c.threads) threads / 1",
                                         ratio: measurement.medianSamplesPerSecond / one.medianSamplesPerSecond))
                 }
             }
         }
-        return result
+        return engineRatios + threadRatios
     }
 
     var tableLines: [String] {

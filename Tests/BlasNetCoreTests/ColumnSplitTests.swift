@@ -147,10 +147,14 @@ final class ColumnSplitTests: XCTestCase {
     }
 
     /// Under the column split the reported loss is the one-thread sum too: each step adds its rows' losses
-    /// in row order, not the two tasks' partial sums. Those agree only while a batch's losses are within
-    /// about 2^25 of each other (each is a Float added in Double); the output layer's weights scaled up
-    /// here give logits of tens, so the rows' losses range from ~1e-18 (confidently right) to tens.
-    func testTheEpochLossesAreTheOneThreadSums() throws {
+    /// in row order, not the two tasks' partial sums. The two orders round alike while a batch's losses are
+    /// within about 2^25 of each other (each is a Float added in Double) and can differ beyond; the output
+    /// layer's weights scaled up here give logits of tens, so the rows' losses range from ~1e-18
+    /// (confidently right) to tens. Every step's running loss is compared, for two seeds and both losses.
+    /// With the tasks' partial sums the two-class runs differ here. The three-class (softmax) runs, whose
+    /// Float losses are 0 or above ~1e-7 (logf of a Float sum ≥ 1), round alike either way; they check that
+    /// the softmax loss re-added from the logits is the value the gradient pass added.
+    func testTheStepLossesAreTheOneThreadSums() throws {
         try XCTSkipIf(ThreadPolicy.onlineCores < 2, "one core: engines cap at 1 thread, no parallel step to test")
         var generator = SeededGenerator(seed: 23)
         for classes in [2, 3] {  // binary cross-entropy, softmax cross-entropy
@@ -159,18 +163,23 @@ final class ColumnSplitTests: XCTestCase {
                 (0..<96).map { pixel in min(1, (pixel * classes / 96 == label ? 0.6 : 0.1) + generator.nextUnitFloat() * 0.3) }
             }
             let data = try LabeledImages(images: images, width: 96, labels: labels)
-            let configuration = TrainingConfiguration(model: .dense, hiddenLayers: [32, 16], epochs: 2, batchSize: 32, seed: 4)
-            func losses(threads: Int) throws -> (losses: [UInt64], byColumns: Bool) {
-                let trainer = try Trainer(configuration: configuration, engine: SwiftEngine(threads: threads), for: data)
-                let output = trainer.network.layers[trainer.network.layers.count - 1]
-                let weights = trainer.network.parameters.pointer + output.weightOffset
-                for index in 0..<output.weightCount { weights[index] *= 400 }
-                let result = try trainer.train(on: data, test: data)
-                return (result.epochs.map(\.trainLoss.bitPattern), trainer.parallelStep?.splitsByColumns ?? false)
+            for seed: UInt64 in [4, 9] {
+                let configuration = TrainingConfiguration(model: .dense, hiddenLayers: [32, 16], epochs: 3, batchSize: 32,
+                                                          seed: seed)
+                func losses(threads: Int) throws -> (losses: [UInt64], byColumns: Bool) {
+                    let trainer = try Trainer(configuration: configuration, engine: SwiftEngine(threads: threads), for: data)
+                    let output = trainer.network.layers[trainer.network.layers.count - 1]
+                    let weights = trainer.network.parameters.pointer + output.weightOffset
+                    for index in 0..<output.weightCount { weights[index] *= 400 }
+                    var losses: [UInt64] = []
+                    let result = try trainer.train(on: data, test: data, onStep: { losses.append($0.runningLoss.bitPattern) })
+                    return (losses + result.epochs.map(\.trainLoss.bitPattern), trainer.parallelStep?.splitsByColumns ?? false)
+                }
+                let one = try losses(threads: 1), two = try losses(threads: 2)
+                XCTAssertTrue(two.byColumns, "\(classes) classes: the Swift engine passes the check")
+                XCTAssertEqual(one.losses.count, 3 * 4 + 3)
+                XCTAssertEqual(two.losses, one.losses, "\(classes) classes, seed \(seed): every step's and epoch's loss, bit for bit")
             }
-            let one = try losses(threads: 1), two = try losses(threads: 2)
-            XCTAssertTrue(two.byColumns, "\(classes) classes: the Swift engine passes the check")
-            XCTAssertEqual(two.losses, one.losses, "\(classes) classes: each epoch's mean loss, bit for bit")
         }
     }
 

@@ -2,6 +2,7 @@
 // hand a flag back and forth 200,000 times; prints the mean round trip. On a virtual machine it tells
 // whether the host has put the two virtual cores on one chiplet (~120 ns on the Zen 5 host of
 // docs/performance.md) or on two (~500 ns) — which decides how well blasnet's two-thread step scales.
+// It can read normal while bulk transfers are slow: scripts/core_to_core_transfer.c times those.
 //   gcc -O2 -pthread scripts/cache_line_round_trip.c -o /tmp/round-trip && /tmp/round-trip
 #define _GNU_SOURCE
 #include <pthread.h>

@@ -13,8 +13,13 @@ with a note where gcc or AVX-512 is missing, or with --no-probe) and prints the 
 two-core ÷ one-core ratios: how much the host gave the second core just then. With --ceiling, each round also
 starts N one-thread trainings at once, each pinned to its own CPU, and the table gives their summed rate ÷ the
 round's one-thread rate: what the host gave N independent copies of the same work just then, the most any
-N-thread design could reach. Every start trains the default model and task (dense, digits 0 and 1, 10 epochs) unless
---classes / --epochs say otherwise. Use a release build.
+N-thread design could reach. Right before each N-thread start it runs scripts/core_to_core_transfer.c (5000
+rounds; also built with gcc, skipped with --no-probe): how long 2 × 32 KB took to cross between CPU 0 and CPU 1
+just then. The table gives that time's median and range, and N ÷ 1 over only the pairs whose N-thread start
+followed a quick hand-off (at most 1.5× the row's quickest): on some hosts the crossing is several times
+slower for seconds at a time, and those are the starts where two threads gain least. Every start trains the
+default model and task (dense, digits 0 and 1, 10 epochs) unless --classes / --epochs say otherwise. Use a
+release build.
 
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the environment of every start (OpenBLAS then
 chooses its kernels for this CPU), unless --keep-openblas-env.
@@ -67,6 +72,7 @@ def main() -> int:
             environment.pop(name, None)
 
     probe = None if options.no_probe else build_probe()
+    transfer = None if options.no_probe else build_transfer_probe()
 
     def stolen_ticks() -> int:
         """Clock ticks the host has taken from this machine's cores so far (0 where not reported)."""
@@ -115,12 +121,15 @@ def main() -> int:
           f"{options.epochs} epochs; samples/s as blasnet train --json reports it")
     print(f"engine  batch  1 thread median (range)   {n} threads median (range)   {n}/1 median of pairs  "
           f"slowest {n}-thread / median 1   steal ms/start (1 | {n})   {n}/1 without steal (pairs)"
-          + (f"   {n}×1 at once / 1" if options.ceiling else ""))
+          + (f"   {n}×1 at once / 1" if options.ceiling else "")
+          + ("   hand-off µs (range)   {n}/1 after a quick hand-off (pairs)".format(n=n) if transfer else ""))
     for engine, batch in configs:
         rate(engine, batch, 1), rate(engine, batch, n)  # warm-up: page cache, CPU frequency
-        one, many, one_stolen, many_stolen, ceilings = [], [], [], [], []
+        one, many, one_stolen, many_stolen, ceilings, crossings = [], [], [], [], [], []
         for _ in range(options.starts):
             for rates, stolen, threads in ((one, one_stolen, 1), (many, many_stolen, n)):
+                if transfer and threads == n:
+                    crossings.append(run_transfer_probe(transfer))
                 value, ticks = rate(engine, batch, threads)
                 rates.append(value)
                 stolen.append(ticks)
@@ -136,7 +145,8 @@ def main() -> int:
               f"      {statistics.median(ratios):5.2f}×              {min(many) / median_one:.2f}"
               f"                    {1000 * statistics.median(one_stolen) / ticks:4.0f} | "
               f"{1000 * statistics.median(many_stolen) / ticks:<4.0f}               {quiet_text}"
-              + (f"        {statistics.median(ceilings):5.2f}× ({min(ceilings):.2f}–{max(ceilings):.2f})" if ceilings else ""),
+              + (f"        {statistics.median(ceilings):5.2f}× ({min(ceilings):.2f}–{max(ceilings):.2f})" if ceilings else "")
+              + (f"     {hand_off_text(crossings, ratios)}" if transfer else ""),
               flush=True)
     if probe:
         print(run_probe(probe, "after"))
@@ -155,6 +165,36 @@ def build_probe():
         print(f"note: no FMA probe (gcc could not build {source}: {error})")
         return None
     return binary
+
+
+def build_transfer_probe():
+    """Builds the core-to-core transfer probe; returns its path, or None (with a note) where it cannot run here."""
+    if len(os.sched_getaffinity(0)) < 2 or not {0, 1} <= os.sched_getaffinity(0):
+        print("note: no transfer probe (it needs CPUs 0 and 1)")
+        return None
+    source = os.path.join(REPOSITORY, "scripts", "core_to_core_transfer.c")
+    directory = tempfile.mkdtemp(prefix="blasnet-probe-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    binary = os.path.join(directory, "core-transfer")
+    try:
+        subprocess.run(["gcc", "-O2", "-pthread", source, "-o", binary], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        print(f"note: no transfer probe (gcc could not build {source}: {error})")
+        return None
+    return binary
+
+
+def run_transfer_probe(binary: str) -> float:
+    """Microseconds one round of the transfer probe took (2 × 32 KB across the cores), over 5000 rounds."""
+    result = subprocess.run([binary, "5000"], capture_output=True, text=True, check=True)
+    return float(result.stdout.split(":")[1].split()[0])
+
+
+def hand_off_text(crossings: list[float], ratios: list[float]) -> str:
+    """The hand-off times' median and range, and N ÷ 1 over the pairs that followed a quick one."""
+    quick = [r for r, c in zip(ratios, crossings) if c <= 1.5 * min(crossings)]
+    return (f"{statistics.median(crossings):5.1f} ({min(crossings):.1f}–{max(crossings):.1f})"
+            f"          {statistics.median(quick):5.2f}× ({len(quick)})")
 
 
 def run_probe(binary: str, when: str) -> str:

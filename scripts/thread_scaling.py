@@ -153,18 +153,24 @@ def main() -> int:
     return 0
 
 
-def build_probe():
-    """Builds the FMA throughput probe; returns its path, or None (with a note) where it cannot run here."""
-    source = os.path.join(REPOSITORY, "scripts", "two_core_fma_throughput.c")
+def build_c_probe(name: str, what: str):
+    """Builds scripts/<name>.c with gcc into a temporary directory; returns the binary's path, or None with a
+    note naming `what` where gcc cannot build it."""
+    source = os.path.join(REPOSITORY, "scripts", f"{name}.c")
     directory = tempfile.mkdtemp(prefix="blasnet-probe-")
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    binary = os.path.join(directory, "fma-throughput")
+    binary = os.path.join(directory, name)
     try:
         subprocess.run(["gcc", "-O2", "-pthread", source, "-o", binary], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError) as error:
-        print(f"note: no FMA probe (gcc could not build {source}: {error})")
+        print(f"note: no {what} (gcc could not build {source}: {error})")
         return None
     return binary
+
+
+def build_probe():
+    """Builds the FMA throughput probe; returns its path, or None (with a note) where it cannot run here."""
+    return build_c_probe("two_core_fma_throughput", "FMA probe")
 
 
 def build_transfer_probe():
@@ -172,16 +178,7 @@ def build_transfer_probe():
     if not {0, 1} <= os.sched_getaffinity(0):
         print("note: no transfer probe (it needs CPUs 0 and 1)")
         return None
-    source = os.path.join(REPOSITORY, "scripts", "core_to_core_transfer.c")
-    directory = tempfile.mkdtemp(prefix="blasnet-probe-")
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    binary = os.path.join(directory, "core-transfer")
-    try:
-        subprocess.run(["gcc", "-O2", "-pthread", source, "-o", binary], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError) as error:
-        print(f"note: no transfer probe (gcc could not build {source}: {error})")
-        return None
-    return binary
+    return build_c_probe("core_to_core_transfer", "transfer probe")
 
 
 def run_transfer_probe(binary: str) -> float:

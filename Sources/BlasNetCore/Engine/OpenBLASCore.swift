@@ -67,7 +67,8 @@ public struct OpenBLASCore: Sendable, Equatable {
     /// The core in use, settled once: the first `OpenBLASEngine` reads it before its first product, and so
     /// does anything else in blasnet that calls OpenBLAS.
     public static let current: OpenBLASCore = {
-        let variable = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
+        // An empty variable is no choice: OpenBLAS then picks by itself, as without it.
+        let variable = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].flatMap { $0.isEmpty ? nil : $0 }
         let picked = loadedName()
         if variable == nil, let family = replacement(for: picked, on: .current),
            blasnet_openblas_reselect_core(family) == 1 {
@@ -75,6 +76,6 @@ public struct OpenBLASCore: Sendable, Equatable {
             // OpenBLAS falls back to Prescott itself when a build lacks the family asked for.
             if name.lowercased() != picked.lowercased() { return OpenBLASCore(name: name, forcedBy: nil, replaced: picked) }
         }
-        return OpenBLASCore(name: picked, forcedBy: variable.flatMap { $0.isEmpty ? nil : $0 })
+        return OpenBLASCore(name: picked, forcedBy: variable)
     }()
 }

@@ -79,6 +79,17 @@ package struct AdamSlices: @unchecked Sendable {  // raw pointers into buffers t
         return min(count, lines * part / parts * 16)..<min(count, lines * (part + 1) / parts * 16)
     }
 
+    /// The same step's update (rate, betas, epsilon) for other buffers of equal size: a copy of some of the
+    /// parameters with their gradient and moments, as the parallel step's column blocks hold them.
+    package func on(parameters: FloatBuffer, gradients: FloatBuffer, firstMoment: FloatBuffer,
+                    secondMoment: FloatBuffer) -> AdamSlices {
+        precondition(gradients.count == parameters.count && firstMoment.count == parameters.count
+                     && secondMoment.count == parameters.count, "Adam: buffer sizes differ")
+        return AdamSlices(parameters: parameters.pointer, gradients: gradients.pointer, firstMoment: firstMoment.pointer,
+                          secondMoment: secondMoment.pointer, count: parameters.count, rate: rate, beta1: beta1,
+                          beta2: beta2, epsilon: epsilon)
+    }
+
     package func update(_ range: Range<Int>) {
         guard !range.isEmpty else { return }
         let kernel = KernelSet.current.adamUpdate

@@ -189,7 +189,7 @@ final class DataParallelStep: WorkerJob {
             total.lossSum = network.lossSumInRowOrder(labels: batchLabels, batch: rows.count, workspace: workspace)
         }
         // A diverged batch must not reach the weights (the trainer stops on it).
-        guard total.lossSum.isFinite, total.lossSum / Double(rows.count) <= Trainer.divergedLoss else { return total }
+        guard !Trainer.hasDiverged(total, rows: rows.count) else { return total }
         adam = optimizer.beginStep(parameters: network.parameters, gradients: workspace.gradients)
         run(phase: 2, solo: trySolo)
         if preparesNextBatch { preparedRows.append(contentsOf: nextRows) }  // capacity: the batch size, reserved at init
@@ -239,7 +239,7 @@ final class DataParallelStep: WorkerJob {
         for (offset, row) in rows.enumerated() { batchLabels[offset] = Float(labels[row]) }
         let total = network.computeGradients(input: input, labels: batchLabels, batch: rows.count,
                                              workspace: workspace, engine: engines[0])
-        guard total.lossSum.isFinite, total.lossSum / Double(rows.count) <= Trainer.divergedLoss else { return total }
+        guard !Trainer.hasDiverged(total, rows: rows.count) else { return total }
         optimizer.update(parameters: network.parameters, gradients: workspace.gradients)
         return total
     }
@@ -302,10 +302,8 @@ final class DataParallelStep: WorkerJob {
                     let own = columnBlocks[task]
                     own.addGradient(input: inputs[task].pointer, delta: workspace.deltas[0].pointer, batch: count,
                                     width: network.layers[0].outputSize, engine: engine)
-                    AdamSlices(parameters: own.weights.pointer, gradients: own.gradients.pointer,
-                               firstMoment: own.firstMoment.pointer, secondMoment: own.secondMoment.pointer,
-                               count: own.weights.count, rate: adam.rate, beta1: adam.beta1, beta2: adam.beta2,
-                               epsilon: adam.epsilon).update(0..<own.weights.count)
+                    adam.on(parameters: own.weights, gradients: own.gradients, firstMoment: own.firstMoment,
+                            secondMoment: own.secondMoment).update(0..<own.weights.count)
                     continue
                 } else if block.layer == 0 {
                     network.addWeightGradient(0, inputRows: block.inputRows, withBias: block.withBias,

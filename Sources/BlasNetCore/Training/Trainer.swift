@@ -161,6 +161,13 @@ public final class Trainer {
     /// learning rate can keep the loss finite yet astronomically large, e.g. 1e20 at --learning-rate 1e6.)
     public static let divergedLoss: Double = 1000
 
+    /// Whether a batch of `rows` rows with these statistics has diverged (its loss not finite, or its mean
+    /// above `divergedLoss`): such a batch must not reach the weights. The one rule for the trainer and
+    /// the parallel step.
+    static func hasDiverged(_ batch: BatchStatistics, rows: Int) -> Bool {
+        !(batch.lossSum.isFinite && batch.lossSum / Double(rows) <= divergedLoss)
+    }
+
     /// A trainer for a network of `inputSize` features and `classCount` classes (defaults: the MNIST
     /// 0-vs-1 problem), its weights drawn from the seed.
     public init(configuration: TrainingConfiguration, engine: ComputeEngine,
@@ -310,7 +317,7 @@ public final class Trainer {
                     batch = network.computeGradients(input: batchInput.pointer, labels: batchLabels.pointer,
                                                      batch: rows, workspace: workspace, engine: engine)
                 }
-                guard batch.lossSum.isFinite, batch.lossSum / Double(rows) <= Self.divergedLoss else {
+                guard !Self.hasDiverged(batch, rows: rows) else {
                     throw TrainingError.diverged(epoch: epoch, step: step + 1, loss: batch.lossSum / Double(rows))
                 }
                 if parallelStep == nil {
